@@ -1,0 +1,20 @@
+"""Recurrent neural networks (Elman RNN, LSTM, GRU) as scikit-learn estimators.
+
+Importing the package is cheap: torch and skorch are imported when a model is
+first fitted or loaded, not here.
+"""
+
+from ._classifier import GRUClassifier, LSTMClassifier, RNNClassifier
+from ._regressor import GRURegressor, LSTMRegressor, RNNRegressor
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "GRUClassifier",
+    "GRURegressor",
+    "LSTMClassifier",
+    "LSTMRegressor",
+    "RNNClassifier",
+    "RNNRegressor",
+    "__version__",
+]

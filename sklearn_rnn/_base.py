@@ -1,0 +1,312 @@
+"""The shared estimator core: hyperparameters, validation and the skorch net.
+
+Estimators hold a skorch ``NeuralNet`` in ``net_``, built in ``fit``; they do
+not subclass it, so scikit-learn's parameter validation, ``clone`` and tags
+stay intact while skorch runs the training loop, callbacks and history.
+"""
+
+import copy
+import re
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._data import seed_from_random_state, validate_fit_data, validate_predict_data
+
+_OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
+_DEVICE_PATTERN = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
+
+
+def resolve_device(device):
+    """Turn the ``device`` parameter into a torch device string that exists here."""
+    import torch
+
+    if not isinstance(device, str) or not _DEVICE_PATTERN.fullmatch(device):
+        raise ValueError(
+            f"device={device!r} is not a known device; use 'auto', 'cpu', 'cuda', "
+            "'cuda:N' or 'mps'."
+        )
+    mps_available = torch.backends.mps.is_available()
+    if device == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        return "mps" if mps_available else "cpu"
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device={device!r} was requested, but CUDA is not available in this "
+                f"PyTorch installation (torch {torch.__version__}). Use device='auto' "
+                "or device='cpu'."
+            )
+        index = torch.device(device).index
+        if index is not None and index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device={device!r} was requested, but only "
+                f"{torch.cuda.device_count()} CUDA device(s) are visible."
+            )
+    if device == "mps" and not mps_available:
+        raise ValueError(
+            "device='mps' was requested, but Apple MPS is not available here. Use "
+            "device='auto' or device='cpu'."
+        )
+    return device
+
+
+def _optimizer_class(optimizer):
+    if callable(optimizer):
+        return optimizer
+    import torch
+
+    return {
+        "adam": torch.optim.Adam,
+        "adamw": torch.optim.AdamW,
+        "sgd": torch.optim.SGD,
+        "rmsprop": torch.optim.RMSprop,
+    }[optimizer]
+
+
+class BaseRecurrentEstimator(BaseEstimator):
+    """Base class of the recurrent estimators; not for direct use.
+
+    Subclasses define ``__init__`` with the hyperparameters listed in
+    ``_parameter_constraints``, set ``_cell`` and implement
+    ``_encode_targets(y, warm)``, which returns the target tensor, the number
+    of network outputs, the criterion class and its parameters.
+    """
+
+    _cell = "lstm"
+
+    _parameter_constraints: dict = {
+        "hidden_size": [Interval(Integral, 1, None, closed="left")],
+        "num_layers": [Interval(Integral, 1, None, closed="left")],
+        "bidirectional": ["boolean"],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "pooling": [StrOptions({"last", "mean", "max", "attention"})],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "lr_schedule": [StrOptions({"plateau", "constant"})],
+        "optimizer": [StrOptions(set(_OPTIMIZERS)), callable],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "clip_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "scale_inputs": ["boolean"],
+        "callbacks": [list, None],
+        "verbose": ["verbose"],
+        "device": [StrOptions({"auto", "cpu", "cuda", "mps"}), str],
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
+    }
+
+    # -- hooks for subclasses -------------------------------------------------
+
+    _multi_output = False
+    _y_numeric = False
+    _stratify_validation = False
+
+    def _module_params(self, n_outputs):
+        params = {
+            "input_size": self.input_size_,
+            "output_size": n_outputs,
+            "cell": self._cell,
+            "hidden_size": self.hidden_size,
+            "num_layers": self.num_layers,
+            "bidirectional": self.bidirectional,
+            "dropout": self.dropout,
+            "pooling": self.pooling,
+        }
+        if self._cell == "rnn":
+            params["nonlinearity"] = self.nonlinearity
+        return params
+
+    # -- fitting --------------------------------------------------------------
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Fit the network to sequences ``X`` and targets ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features) or \
+                (n_samples, n_timesteps)
+            Training sequences. A 2D array or DataFrame holds univariate
+            sequences, one per row, its columns being the time steps.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        import torch
+
+        from ._batches import SequenceDataset
+
+        warm = self.warm_start and hasattr(self, "net_")
+        previous_input_size = getattr(self, "input_size_", None)
+        X, y = validate_fit_data(
+            self, X, y, multi_output=self._multi_output, y_numeric=self._y_numeric
+        )
+        if warm and previous_input_size != self.input_size_:
+            raise ValueError(
+                f"warm_start=True continues training the fitted network, which takes "
+                f"{previous_input_size} features per time step, but X has "
+                f"{self.input_size_}. Set warm_start=False to train a new network."
+            )
+        device = resolve_device(self.device)
+        if self.dropout > 0 and self.num_layers == 1:
+            warnings.warn(
+                f"dropout={self.dropout} has no effect with num_layers=1: dropout is "
+                "applied between stacked recurrent layers.",
+                UserWarning,
+            )
+        if not warm:
+            self._fit_input_scaling(X)
+        y_tensor, n_outputs, criterion, criterion_params = self._encode_targets(y, warm)
+        dataset = SequenceDataset(self._input_tensor(X), y_tensor)
+        seed = seed_from_random_state(self.random_state)
+
+        net = self._build_net(n_outputs, criterion, criterion_params, device, seed)
+        rng_devices = [torch.device(device).index or 0] if device.startswith("cuda") else []
+        with torch.random.fork_rng(devices=rng_devices):
+            torch.manual_seed(seed)
+            net.initialize()
+            if warm:
+                self._load_warm_start_weights(net)
+            net.partial_fit(dataset)
+        self.net_ = net
+        self.device_ = str(net.device)
+        self._record_history()
+        return self
+
+    def _fit_input_scaling(self, X):
+        steps = X.reshape(-1, X.shape[2])
+        if self.scale_inputs:
+            mean = steps.mean(axis=0, dtype=np.float64)
+            scale = steps.std(axis=0, dtype=np.float64)
+            # Constant features are centred, not divided by zero.
+            scale[scale < 10 * np.finfo(np.float64).eps] = 1.0
+        else:
+            mean = np.zeros(X.shape[2])
+            scale = np.ones(X.shape[2])
+        self.input_mean_ = mean
+        self.input_scale_ = scale
+
+    def _input_tensor(self, X):
+        import torch
+
+        scaled = (X - self.input_mean_) / self.input_scale_
+        return torch.from_numpy(np.ascontiguousarray(scaled, dtype=np.float32))
+
+    def _build_net(self, n_outputs, criterion, criterion_params, device, seed):
+        from skorch import NeuralNet
+        from skorch.callbacks import GradientNormClipping
+
+        from ._batches import BatchIterator, ValidationSplit
+        from ._callbacks import PlateauSchedule, StopOnNonFiniteLoss
+        from ._modules import RecurrentNetwork
+
+        callbacks = [("stop_on_non_finite_loss", StopOnNonFiniteLoss())]
+        if self.clip_grad_norm is not None:
+            callbacks.append(
+                ("gradient_clipping", GradientNormClipping(gradient_clip_value=self.clip_grad_norm))
+            )
+        callbacks.append(
+            (
+                "plateau_schedule",
+                PlateauSchedule(
+                    monitor="valid_loss" if self.early_stopping else "train_loss",
+                    patience=self.n_iter_no_change,
+                    tol=self.tol,
+                    max_reductions=4 if self.lr_schedule == "plateau" else 0,
+                    factor=0.5,
+                    restore_best=self.early_stopping,
+                ),
+            )
+        )
+        # Copies, so that fitting never mutates the callbacks the user passed in.
+        callbacks.extend(copy.deepcopy(self.callbacks or []))
+        train_split = (
+            ValidationSplit(self.validation_fraction, self._stratify_validation, seed)
+            if self.early_stopping
+            else None
+        )
+        optimizer_params = {}
+        if self.weight_decay:
+            optimizer_params["optimizer__weight_decay"] = self.weight_decay
+        module_params = {
+            f"module__{key}": value for key, value in self._module_params(n_outputs).items()
+        }
+        return NeuralNet(
+            module=RecurrentNetwork,
+            criterion=criterion,
+            optimizer=_optimizer_class(self.optimizer),
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            iterator_train=BatchIterator,
+            iterator_train__shuffle=True,
+            iterator_valid=BatchIterator,
+            train_split=train_split,
+            callbacks=callbacks,
+            verbose=self.verbose,
+            device=device,
+            **module_params,
+            **optimizer_params,
+            **criterion_params,
+        )
+
+    def _load_warm_start_weights(self, net):
+        old = self.net_.get_params_for("module")
+        new = net.get_params_for("module")
+        changed = sorted(key for key in new if old.get(key) != new[key])
+        if changed:
+            raise ValueError(
+                "warm_start=True continues training the fitted network, so the "
+                f"architecture cannot change, but these settings did: {changed}. "
+                "Set warm_start=False to train a new network."
+            )
+        net.module_.load_state_dict(self.net_.module_.state_dict())
+
+    def _record_history(self):
+        history = self.net_.history
+        self.n_iter_ = len(history)
+        self.loss_curve_ = [float(loss) for loss in history[:, "train_loss"]]
+        self.validation_loss_curve_ = (
+            [float(loss) for loss in history[:, "valid_loss"]] if self.early_stopping else None
+        )
+        if self.n_iter_ == self.max_epochs and not self.early_stopping:
+            warnings.warn(
+                f"Maximum number of epochs ({self.max_epochs}) reached and the training "
+                "loss has not converged yet. Raise max_epochs or lr.",
+                ConvergenceWarning,
+            )
+
+    # -- prediction -----------------------------------------------------------
+
+    def _forward(self, X):
+        """Network outputs for ``X``, as a float64 array."""
+        import torch
+
+        from ._batches import prediction_batches
+
+        X = validate_predict_data(self, X)
+        inputs = self._input_tensor(X)
+        outputs = [
+            self.net_.evaluation_step((batch, None), training=False).to("cpu")
+            for batch in prediction_batches(inputs, self.batch_size)
+        ]
+        return torch.cat(outputs)[: len(inputs)].numpy().astype(np.float64)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        return tags

@@ -1,0 +1,146 @@
+"""Tensor datasets and the batch iterator skorch trains and predicts with.
+
+The iterator gives skorch whole batches by slicing tensors, so training and
+prediction make no per-sample Python calls and no collate. Imported lazily,
+when a model is fitted, because it imports torch.
+"""
+
+import math
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+
+class SequenceDataset(Dataset):
+    """Tensors of a whole data set, indexed in batches.
+
+    Parameters
+    ----------
+    X : torch.Tensor of shape (n_samples, n_timesteps, n_features)
+    y : torch.Tensor of shape (n_samples, ...) or None
+    """
+
+    def __init__(self, X, y=None):
+        self.X = X
+        self.y = y
+
+    def __len__(self):
+        return self.X.shape[0]
+
+    def __getitem__(self, index):
+        return self.X[index], (None if self.y is None else self.y[index])
+
+    def subset(self, index):
+        """The samples at ``index`` (a slice or an index tensor) as a new dataset."""
+        return SequenceDataset(*self[index])
+
+
+class BatchIterator:
+    """skorch iterator yielding ``(X_batch, y_batch)`` tensor slices.
+
+    Replaces torch's ``DataLoader``: a batch is one indexing operation on the
+    data set's tensors instead of ``batch_size`` ``__getitem__`` calls and a
+    collate.
+
+    Parameters
+    ----------
+    dataset : SequenceDataset
+    batch_size : int
+    shuffle : bool, default=False
+        Draw a new permutation (from torch's global generator) every epoch.
+    """
+
+    def __init__(self, dataset, batch_size, shuffle=False):
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+
+    def __len__(self):
+        return math.ceil(len(self.dataset) / self.batch_size)
+
+    def __iter__(self):
+        n_samples = len(self.dataset)
+        order = torch.randperm(n_samples) if self.shuffle else None
+        for start in range(0, n_samples, self.batch_size):
+            stop = min(start + self.batch_size, n_samples)
+            yield self.dataset[slice(start, stop) if order is None else order[start:stop]]
+
+
+class ValidationSplit:
+    """skorch ``train_split``: hold out a fraction of the samples for validation.
+
+    Regressors hold out the *last* samples, because windows cut from one
+    series overlap and a random split would leak the validation targets into
+    training. Classifiers hold out a stratified random subset.
+
+    Parameters
+    ----------
+    fraction : float in (0, 1)
+    stratify : bool
+    random_state : int
+    """
+
+    def __init__(self, fraction, stratify, random_state):
+        self.fraction = fraction
+        self.stratify = stratify
+        self.random_state = random_state
+
+    def __call__(self, dataset, y=None, **fit_params):
+        n_samples = len(dataset)
+        n_valid = math.ceil(self.fraction * n_samples)
+        if n_samples - n_valid < 1:
+            raise ValueError(
+                f"early_stopping needs at least 2 samples to hold out "
+                f"validation_fraction={self.fraction} of them; got {n_samples}."
+            )
+        if not self.stratify:
+            return dataset.subset(slice(0, n_samples - n_valid)), dataset.subset(
+                slice(n_samples - n_valid, n_samples)
+            )
+        from sklearn.model_selection import train_test_split
+
+        labels = dataset.y.numpy()
+        _, counts = np.unique(labels, return_counts=True)
+        stratify = labels if counts.min() >= 2 and n_valid >= len(counts) else None
+        train_idx, valid_idx = train_test_split(
+            np.arange(n_samples),
+            test_size=n_valid,
+            stratify=stratify,
+            random_state=self.random_state,
+        )
+        return dataset.subset(torch.from_numpy(train_idx)), dataset.subset(
+            torch.from_numpy(valid_idx)
+        )
+
+
+# CPU GEMM kernels compute the rows of a partial block (past the last multiple
+# of the kernel's row count) on another code path, with other rounding. Giving
+# every prediction batch a multiple of this many rows keeps a sample's
+# prediction independent of which and how many samples it is batched with.
+PREDICTION_ROW_MULTIPLE = 16
+
+
+def prediction_batches(X, batch_size):
+    """Split ``X`` into batches whose row counts are multiples of 16.
+
+    The batch size is ``batch_size`` rounded up to a multiple of 16; the last
+    batch is padded with zero rows, which the caller drops from the outputs.
+
+    Parameters
+    ----------
+    X : torch.Tensor of shape (n_samples, n_timesteps, n_features)
+    batch_size : int
+
+    Yields
+    ------
+    batch : torch.Tensor of shape (n_rows, n_timesteps, n_features)
+    """
+    multiple = PREDICTION_ROW_MULTIPLE
+    batch_size = -(-batch_size // multiple) * multiple
+    for start in range(0, X.shape[0], batch_size):
+        batch = X[start : start + batch_size]
+        missing = -batch.shape[0] % multiple
+        if missing:
+            batch = torch.cat([batch, batch.new_zeros((missing,) + batch.shape[1:])])
+        yield batch

@@ -1,0 +1,47 @@
+"""scikit-learn's estimator checks on every public estimator, found automatically."""
+
+import inspect
+
+import pytest
+from sklearn.base import BaseEstimator
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import sklearn_rnn
+
+
+def public_estimators():
+    """Every estimator class that ``sklearn_rnn`` exports."""
+    return sorted(
+        (
+            obj
+            for name in sklearn_rnn.__all__
+            if inspect.isclass(obj := getattr(sklearn_rnn, name))
+            and issubclass(obj, BaseEstimator)
+        ),
+        key=lambda cls: cls.__name__,
+    )
+
+
+# Checks that cannot pass, per estimator class name, each with its reason.
+# Empty: every check passes at the estimators' default settings.
+EXPECTED_FAILED_CHECKS: dict[str, dict[str, str]] = {}
+
+
+def test_all_public_estimators_are_found():
+    names = {cls.__name__ for cls in public_estimators()}
+    assert {
+        "RNNRegressor",
+        "LSTMRegressor",
+        "GRURegressor",
+        "RNNClassifier",
+        "LSTMClassifier",
+        "GRUClassifier",
+    } <= names
+
+
+@parametrize_with_checks(
+    [cls() for cls in public_estimators()],
+    expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS.get(type(est).__name__, {}),
+)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
