@@ -1,0 +1,384 @@
+"""Behaviour of the recurrent estimators: learning, shapes, sklearn integration."""
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_rnn import (
+    GRUClassifier,
+    GRURegressor,
+    LSTMClassifier,
+    LSTMRegressor,
+    RNNClassifier,
+    RNNRegressor,
+)
+
+REGRESSORS = [RNNRegressor, LSTMRegressor, GRURegressor]
+CLASSIFIERS = [RNNClassifier, LSTMClassifier, GRUClassifier]
+FAST = dict(hidden_size=16, max_epochs=30, random_state=0)
+
+
+def sine_windows(n_points=300, window=10, seed=0):
+    """Windows of a noisy sine series and the value after each window."""
+    rng = np.random.RandomState(seed)
+    t = np.linspace(0, 60, n_points)
+    series = np.sin(t) + 0.05 * rng.normal(size=n_points)
+    X = np.lib.stride_tricks.sliding_window_view(series[:-1], window)
+    y = series[window:]
+    return X[:, :, np.newaxis].copy(), y
+
+
+def two_class_sequences(n_samples=160, n_timesteps=12, seed=0):
+    """Class 1 sequences rise, class 0 sequences fall, both with noise."""
+    rng = np.random.RandomState(seed)
+    y = rng.randint(0, 2, n_samples)
+    slope = np.where(y == 1, 1.0, -1.0)[:, np.newaxis]
+    t = np.linspace(0, 1, n_timesteps)[np.newaxis, :]
+    X = slope * t + 0.3 * rng.normal(size=(n_samples, n_timesteps))
+    noise_feature = rng.normal(size=(n_samples, n_timesteps))
+    return np.stack([X, noise_feature], axis=2), y
+
+
+@pytest.mark.parametrize("Regressor", REGRESSORS)
+def test_each_cell_learns_sine_window_regression(Regressor):
+    X, y = sine_windows()
+    X_train, X_test, y_train, y_test = X[:240], X[240:], y[:240], y[240:]
+    reg = Regressor(hidden_size=16, random_state=0).fit(X_train, y_train)
+    assert reg.score(X_test, y_test) > 0.9
+    assert reg.n_iter_ < reg.max_epochs  # the plateau schedule ended training
+
+
+@pytest.mark.parametrize("Classifier", CLASSIFIERS)
+def test_each_cell_learns_two_class_sequences(Classifier):
+    X, y = two_class_sequences()
+    X_test, y_test = two_class_sequences(seed=1)
+    clf = Classifier(hidden_size=16, random_state=0).fit(X, y)
+    assert clf.score(X_test, y_test) > 0.85  # chance is 0.5
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("num_layers", [1, 3])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_stacked_and_bidirectional_networks_have_right_shapes(cell, num_layers, bidirectional):
+    Regressor = {"rnn": RNNRegressor, "lstm": LSTMRegressor, "gru": GRURegressor}[cell]
+    X = np.random.RandomState(0).normal(size=(20, 7, 3))
+    y = np.random.RandomState(1).normal(size=(20, 2))
+    reg = Regressor(
+        hidden_size=8, num_layers=num_layers, bidirectional=bidirectional, max_epochs=2
+    )
+    with pytest.warns(ConvergenceWarning):
+        reg.fit(X, y)
+    rnn = reg.net_.module_.rnn
+    assert (rnn.num_layers, rnn.bidirectional, rnn.input_size) == (num_layers, bidirectional, 3)
+    outputs, _ = rnn(torch.zeros(5, 7, 3))
+    assert outputs.shape == (5, 7, 8 * (2 if bidirectional else 1))
+    assert reg.net_.module_.head.in_features == 8 * (2 if bidirectional else 1)
+    assert reg.predict(X).shape == (20, 2)
+    # Sequences of another length are fine for a recurrent network.
+    assert reg.predict(X[:, :4]).shape == (20, 2)
+
+
+def test_bidirectional_last_pooling_reads_each_direction_at_its_end():
+    from sklearn_rnn._modules import RecurrentNetwork
+
+    torch.manual_seed(0)
+    net = RecurrentNetwork(input_size=2, output_size=1, hidden_size=5, bidirectional=True)
+    X = torch.randn(4, 6, 2)
+    pooled, _ = net.encode(X)
+    _, (h_n, _) = net.rnn(X)
+    # h_n holds the final state of each direction: forward after step 6, backward after step 1.
+    torch.testing.assert_close(pooled, torch.cat([h_n[0], h_n[1]], dim=1))
+
+
+@pytest.mark.parametrize("pooling", ["last", "mean", "max", "attention"])
+def test_every_pooling_trains_and_predicts(pooling):
+    X, y = two_class_sequences(n_samples=60)
+    clf = LSTMClassifier(pooling=pooling, hidden_size=8, max_epochs=5, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X, y)
+    proba = clf.predict_proba(X)
+    assert proba.shape == (60, 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+
+
+def test_clone_and_set_params():
+    reg = LSTMRegressor(hidden_size=12, dropout=0.2, num_layers=2)
+    reg.set_params(hidden_size=24, lr=0.005)
+    copy = clone(reg)
+    assert copy.get_params() == reg.get_params()
+    assert copy.hidden_size == 24 and copy.lr == 0.005
+    X, y = sine_windows(n_points=80)
+    copy.set_params(max_epochs=3, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        copy.fit(X, y)
+    assert copy.net_.module_.rnn.hidden_size == 24
+    assert not hasattr(reg, "net_")
+
+
+def test_grid_search_over_hidden_size():
+    X, y = sine_windows(n_points=120)
+    search = GridSearchCV(
+        GRURegressor(max_epochs=20, random_state=0),
+        {"hidden_size": [4, 16]},
+        cv=KFold(2),
+    )
+    search.fit(X, y)
+    assert search.best_params_["hidden_size"] in (4, 16)
+    assert set(search.cv_results_["param_hidden_size"]) == {4, 16}
+    assert search.predict(X).shape == y.shape
+
+
+def test_grid_search_over_the_cell_by_swapping_pipeline_steps():
+    X, y = two_class_sequences(n_samples=80)
+    X2d = X[:, :, 0]  # univariate sequences, so a StandardScaler can sit in front
+    pipe = Pipeline([("scale", StandardScaler()), ("rnn", LSTMClassifier())])
+    grid = {
+        "rnn": [
+            RNNClassifier(**FAST),
+            LSTMClassifier(**FAST),
+            GRUClassifier(**FAST),
+        ]
+    }
+    search = GridSearchCV(pipe, grid, cv=2).fit(X2d, y)
+    cells = {type(p).__name__ for p in search.cv_results_["param_rnn"]}
+    assert cells == {"RNNClassifier", "LSTMClassifier", "GRUClassifier"}
+    assert search.best_score_ > 0.8
+
+
+@pytest.mark.parametrize("Estimator", REGRESSORS + CLASSIFIERS)
+def test_pickle_round_trip_gives_identical_predictions(Estimator):
+    X, y = two_class_sequences(n_samples=40)
+    est = Estimator(hidden_size=8, max_epochs=3, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        est.fit(X, y)
+    restored = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(restored.predict(X), est.predict(X))
+    assert restored.get_params() == est.get_params()
+
+
+@pytest.mark.parametrize("Estimator", [LSTMRegressor, GRUClassifier])
+def test_same_random_state_gives_identical_predictions(Estimator):
+    X, y = two_class_sequences(n_samples=60)
+    params = dict(hidden_size=8, dropout=0.3, num_layers=2, max_epochs=15)
+    first = Estimator(random_state=7, **params).fit(X, y)
+    second = Estimator(random_state=7, **params).fit(X, y)
+    other = Estimator(random_state=8, **params).fit(X, y)
+    np.testing.assert_array_equal(first._forward(X), second._forward(X))
+    assert first.loss_curve_ == second.loss_curve_
+    assert not np.array_equal(first._forward(X), other._forward(X))
+
+
+def test_fitting_leaves_the_global_torch_random_state_alone():
+    X, y = sine_windows(n_points=60)
+    before = torch.random.get_rng_state()
+    LSTMRegressor(hidden_size=4, max_epochs=5, random_state=0).fit(X, y)
+    assert torch.equal(before, torch.random.get_rng_state())
+
+
+def test_string_labels_round_trip():
+    X, y = two_class_sequences()
+    labels = np.array(["falling", "rising"])[y]
+    clf = GRUClassifier(hidden_size=16, random_state=0).fit(X, labels)
+    assert list(clf.classes_) == ["falling", "rising"]
+    predicted = clf.predict(X)
+    assert predicted.dtype == labels.dtype
+    assert set(predicted) <= {"falling", "rising"}
+    assert np.mean(predicted == labels) > 0.85
+
+
+def test_three_classes_with_any_hashable_labels():
+    X, y = two_class_sequences(n_samples=150)
+    y = y + (X[:, -1, 1] > 1)  # a third class
+    labels = np.array([10, 20, 30])[y]
+    clf = LSTMClassifier(**FAST).fit(X, labels)
+    assert list(clf.classes_) == [10, 20, 30]
+    assert clf.predict_proba(X).shape == (150, 3)
+    assert set(clf.predict(X)) <= {10, 20, 30}
+
+
+def test_three_dimensional_input_and_feature_count_checks():
+    X, y = two_class_sequences(n_samples=40)
+    clf = LSTMClassifier(hidden_size=8, max_epochs=3, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X, y)
+    assert clf.n_features_in_ == 2 and clf.input_size_ == 2 and clf.input_ndim_ == 3
+    with pytest.raises(ValueError, match="X has 3 features per time step, but LSTMClassifier"):
+        clf.predict(np.zeros((4, 12, 3)))
+    with pytest.raises(ValueError, match="X is 2D, which means univariate sequences"):
+        clf.predict(np.zeros((4, 12)))
+
+
+def test_univariate_sequences_as_2d_and_3d_input():
+    X, y = sine_windows(n_points=100)
+    X2d = X[:, :, 0]
+    reg2d = LSTMRegressor(**FAST).fit(X2d, y)
+    reg3d = LSTMRegressor(**FAST).fit(X, y)
+    np.testing.assert_array_equal(reg2d.predict(X2d), reg3d.predict(X))
+    assert reg2d.n_features_in_ == 10 and reg2d.input_size_ == 1
+    # A model fitted on 3D univariate data reads 2D data of any length ...
+    assert reg3d.predict(X2d[:, :6]).shape == y.shape
+    # ... and one fitted on 2D data checks the columns as every sklearn estimator does,
+    # while reading 3D univariate sequences of any length.
+    with pytest.raises(ValueError, match="X has 6 features, but LSTMRegressor is expecting 10"):
+        reg2d.predict(X2d[:, :6])
+    assert reg2d.predict(X[:, :6]).shape == y.shape
+
+
+def test_pandas_input_keeps_feature_names():
+    X, y = sine_windows(n_points=100)
+    columns = [f"lag_{k}" for k in range(10, 0, -1)]
+    frame = pd.DataFrame(X[:, :, 0], columns=columns)
+    reg = GRURegressor(**FAST).fit(frame, pd.Series(y))
+    assert list(reg.feature_names_in_) == columns
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        np.testing.assert_allclose(reg.predict(frame), reg.predict(X[:, :, 0]))
+    with pytest.raises(ValueError, match="feature names"):
+        reg.predict(frame[columns[::-1]])
+
+
+def test_multi_output_regression():
+    X, y = sine_windows(n_points=150)
+    Y = np.column_stack([y, 10 * y + 3])
+    reg = LSTMRegressor(**FAST).fit(X, Y)
+    assert reg.n_outputs_ == 2
+    pred = reg.predict(X)
+    assert pred.shape == (len(X), 2)
+    # Internal target scaling handles targets of very different scales.
+    assert np.corrcoef(pred[:, 1], Y[:, 1])[0, 1] > 0.9
+
+
+def test_default_settings_fit_raw_unscaled_data():
+    X, y = sine_windows(n_points=200)
+    reg = LSTMRegressor(random_state=0).fit(1000 * X + 5000, 50 * y - 7)
+    assert reg.score(1000 * X + 5000, 50 * y - 7) > 0.9
+
+
+def test_early_stopping_records_validation_loss_and_restores_best_weights():
+    X, y = sine_windows()
+    reg = LSTMRegressor(early_stopping=True, n_iter_no_change=3, **FAST).fit(X, y)
+    assert len(reg.validation_loss_curve_) == reg.n_iter_ == len(reg.loss_curve_)
+    # The restored weights are those of the best validation epoch.
+    best = min(reg.validation_loss_curve_)
+    n_valid = int(np.ceil(0.1 * len(X)))
+    scaled_y = (y[-n_valid:] - reg.target_mean_) / reg.target_scale_
+    valid_mse = np.mean((reg._forward(X[-n_valid:])[:, 0] - scaled_y) ** 2)
+    np.testing.assert_allclose(valid_mse, best, rtol=1e-4)
+    without = LSTMRegressor(**FAST).fit(X, y)
+    assert without.validation_loss_curve_ is None
+
+
+def test_warm_start_continues_from_the_fitted_weights():
+    X, y = sine_windows(n_points=120)
+    reg = LSTMRegressor(hidden_size=8, max_epochs=3, warm_start=True, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        reg.fit(X, y)
+    first_losses = reg.loss_curve_
+    weights = reg.net_.module_.head.weight.detach().clone()
+    with pytest.warns(ConvergenceWarning):
+        reg.fit(X, y)
+    assert reg.loss_curve_[0] < first_losses[0]
+    assert not torch.equal(weights, reg.net_.module_.head.weight)
+    reg.set_params(hidden_size=9)
+    with pytest.raises(ValueError, match="architecture cannot change"):
+        reg.fit(X, y)
+
+
+def test_class_weight_shifts_predictions_towards_the_heavy_class():
+    X, y = two_class_sequences(n_samples=120)
+    X[:, :, 0] += np.random.RandomState(3).normal(scale=2.0, size=X.shape[:2])  # overlap
+    plain = GRUClassifier(**FAST).fit(X, y)
+    weighted = GRUClassifier(class_weight={0: 1.0, 1: 20.0}, **FAST).fit(X, y)
+    balanced = GRUClassifier(class_weight="balanced", **FAST).fit(X, y)
+    assert np.mean(weighted.predict(X) == 1) > np.mean(plain.predict(X) == 1)
+    assert balanced.predict(X).shape == y.shape
+
+
+def test_verbose_prints_a_row_per_epoch(capsys):
+    X, y = sine_windows(n_points=60)
+    with pytest.warns(ConvergenceWarning):
+        LSTMRegressor(hidden_size=4, max_epochs=3, verbose=1, random_state=0).fit(X, y)
+    out = capsys.readouterr().out
+    assert "train_loss" in out
+    assert len([line for line in out.splitlines() if line.strip().startswith(("1", "2", "3"))]) == 3
+
+
+def test_silent_by_default(capsys):
+    X, y = sine_windows(n_points=60)
+    with pytest.warns(ConvergenceWarning):
+        LSTMRegressor(hidden_size=4, max_epochs=3, random_state=0).fit(X, y)
+    assert capsys.readouterr().out == ""
+
+
+def test_extra_callbacks_are_copied_and_run():
+    from skorch.callbacks import Callback
+
+    class CountEpochs(Callback):
+        def initialize(self):
+            self.epochs_ = 0
+            return self
+
+        def on_epoch_end(self, net, **kwargs):
+            self.epochs_ += 1
+
+    counter = CountEpochs()
+    X, y = sine_windows(n_points=60)
+    reg = LSTMRegressor(hidden_size=4, max_epochs=4, callbacks=[counter], random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        reg.fit(X, y)
+    assert dict(reg.net_.callbacks_)["CountEpochs"].epochs_ == 4
+    assert not hasattr(counter, "epochs_")  # the user's instance is left untouched
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "adamw", "sgd", "rmsprop", torch.optim.Adagrad])
+def test_optimizers_by_name_or_class(optimizer):
+    X, y = sine_windows(n_points=60)
+    reg = LSTMRegressor(optimizer=optimizer, weight_decay=1e-4, hidden_size=4, max_epochs=2)
+    with pytest.warns(ConvergenceWarning):
+        reg.fit(X, y)
+    expected = optimizer if isinstance(optimizer, type) else None
+    if expected is not None:
+        assert isinstance(reg.net_.optimizer_, expected)
+    assert reg.net_.optimizer_.param_groups[0]["weight_decay"] == 1e-4
+
+
+def test_gradient_clipping_is_on_by_default():
+    X, y = sine_windows(n_points=60)
+    with pytest.warns(ConvergenceWarning):
+        on = LSTMRegressor(hidden_size=4, max_epochs=1).fit(X, y)
+        off = LSTMRegressor(hidden_size=4, max_epochs=1, clip_grad_norm=None).fit(X, y)
+    assert dict(on.net_.callbacks_)["gradient_clipping"].gradient_clip_value == 1.0
+    assert "gradient_clipping" not in dict(off.net_.callbacks_)
+
+
+def test_divergence_is_an_error_not_a_model_that_predicts_nan():
+    X, y = sine_windows(n_points=60)
+    reg = LSTMRegressor(hidden_size=4, lr=1e30, clip_grad_norm=None, optimizer="sgd")
+    with pytest.raises(ValueError, match="Training diverged"):
+        reg.fit(X, 1e20 * y)
+
+
+def test_device_validation():
+    X, y = sine_windows(n_points=40)
+    with pytest.raises(ValueError, match="not a known device"):
+        LSTMRegressor(device="tpu").fit(X, y)
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            LSTMRegressor(device="cuda").fit(X, y)
+    reg = LSTMRegressor(device="cpu", hidden_size=4, max_epochs=1)
+    with pytest.warns(ConvergenceWarning):
+        reg.fit(X, y)
+    assert reg.device_ == "cpu"
+
+
+def test_dropout_on_a_single_layer_warns():
+    X, y = sine_windows(n_points=40)
+    with pytest.warns(UserWarning, match="no effect with num_layers=1"):
+        LSTMRegressor(dropout=0.5, hidden_size=4, max_epochs=1).fit(X, y)
