@@ -382,3 +382,38 @@ def test_dropout_on_a_single_layer_warns():
     X, y = sine_windows(n_points=40)
     with pytest.warns(UserWarning, match="no effect with num_layers=1"):
         LSTMRegressor(dropout=0.5, hidden_size=4, max_epochs=1).fit(X, y)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="simulates a machine without CUDA")
+def test_a_model_pickled_on_a_gpu_machine_unpickles_and_predicts_on_the_cpu():
+    X, y = sine_windows(n_points=60)
+    reg = LSTMRegressor(hidden_size=4, max_epochs=2, random_state=0, device="cpu").fit(X, y)
+    expected = reg.predict(X)
+    # What a CUDA-trained model carries in its pickle: the net's device says "cuda".
+    reg.net_.device = "cuda"
+    with pytest.warns(UserWarning, match="no CUDA devices are available"):
+        restored = pickle.loads(pickle.dumps(reg))
+    assert str(restored.net_.device) == "cpu"
+    np.testing.assert_array_equal(restored.predict(X), expected)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_trains_on_cuda_and_predicts_after_moving_to_cpu():
+    X, y = two_class_sequences(n_samples=64)
+    clf = LSTMClassifier(hidden_size=8, max_epochs=5, device="cuda", random_state=0).fit(X, y)
+    assert clf.device_.startswith("cuda")
+    assert next(clf.net_.module_.parameters()).is_cuda
+    proba = clf.predict_proba(X)
+    assert proba.shape == (64, 2)
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_allclose(restored.predict_proba(X), proba, rtol=1e-5)
+
+
+def test_readme_usage_runs():
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    usage = readme.split("## Usage", 1)[1]
+    code = re.search(r"```python\n(.*?)```", usage, re.S).group(1)
+    exec(compile(code, "README.md", "exec"), {})
