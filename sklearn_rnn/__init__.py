@@ -6,6 +6,7 @@ first fitted or loaded, not here.
 
 from ._classifier import GRUClassifier, LSTMClassifier, RNNClassifier
 from ._regressor import GRURegressor, LSTMRegressor, RNNRegressor
+from ._windowing import SlidingWindowTransformer, make_windows
 
 __version__ = "0.1.0"
 
@@ -16,5 +17,7 @@ __all__ = [
     "LSTMRegressor",
     "RNNClassifier",
     "RNNRegressor",
+    "SlidingWindowTransformer",
+    "make_windows",
     "__version__",
 ]

@@ -15,7 +15,12 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._data import seed_from_random_state, validate_fit_data, validate_predict_data
+from ._data import (
+    seed_from_random_state,
+    validate_fit_data,
+    validate_predict_data,
+    window_structure,
+)
 
 _OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 _DEVICE_PATTERN = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
@@ -148,8 +153,6 @@ class BaseRecurrentEstimator(BaseEstimator):
         """
         import torch
 
-        from ._batches import SequenceDataset
-
         warm = self.warm_start and hasattr(self, "net_")
         previous_input_size = getattr(self, "input_size_", None)
         X, y = validate_fit_data(
@@ -171,7 +174,7 @@ class BaseRecurrentEstimator(BaseEstimator):
         if not warm:
             self._fit_input_scaling(X)
         y_tensor, n_outputs, criterion, criterion_params = self._encode_targets(y, warm)
-        dataset = SequenceDataset(self._input_tensor(X), y_tensor)
+        dataset = self._make_dataset(X, y_tensor)
         seed = seed_from_random_state(self.random_state)
 
         net = self._build_net(n_outputs, criterion, criterion_params, device, seed)
@@ -188,7 +191,9 @@ class BaseRecurrentEstimator(BaseEstimator):
         return self
 
     def _fit_input_scaling(self, X):
-        steps = X.reshape(-1, X.shape[2])
+        structure = window_structure(X)
+        # Windows over one series: the series' statistics, without materialising windows.
+        steps = X.reshape(-1, X.shape[2]) if structure is None else structure[0]
         if self.scale_inputs:
             mean = steps.mean(axis=0, dtype=np.float64)
             scale = steps.std(axis=0, dtype=np.float64)
@@ -200,11 +205,25 @@ class BaseRecurrentEstimator(BaseEstimator):
         self.input_mean_ = mean
         self.input_scale_ = scale
 
-    def _input_tensor(self, X):
+    def _make_dataset(self, X, y=None):
+        """Scaled float32 tensors of validated ``X`` (and ``y``) as a torch dataset.
+
+        Windows over one series keep the series alone and are gathered per batch.
+        """
         import torch
 
-        scaled = (X - self.input_mean_) / self.input_scale_
-        return torch.from_numpy(np.ascontiguousarray(scaled, dtype=np.float32))
+        from ._batches import SequenceDataset, WindowDataset
+
+        def scaled(values):
+            values = (values - self.input_mean_) / self.input_scale_
+            return torch.from_numpy(np.ascontiguousarray(values, dtype=np.float32))
+
+        structure = window_structure(X)
+        if structure is None:
+            return SequenceDataset(scaled(X), y)
+        series, step = structure
+        starts = torch.arange(X.shape[0], dtype=torch.int64) * step
+        return WindowDataset(scaled(series), starts, X.shape[1], y)
 
     def _build_net(self, n_outputs, criterion, criterion_params, device, seed):
         from skorch import NeuralNet
@@ -299,12 +318,12 @@ class BaseRecurrentEstimator(BaseEstimator):
         from ._batches import prediction_batches
 
         X = validate_predict_data(self, X)
-        inputs = self._input_tensor(X)
+        dataset = self._make_dataset(X)
         outputs = [
             self.net_.evaluation_step((batch, None), training=False).to("cpu")
-            for batch in prediction_batches(inputs, self.batch_size)
+            for batch in prediction_batches(dataset, self.batch_size)
         ]
-        return torch.cat(outputs)[: len(inputs)].numpy().astype(np.float64)
+        return torch.cat(outputs)[: len(dataset)].numpy().astype(np.float64)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -36,6 +36,44 @@ class SequenceDataset(Dataset):
         return SequenceDataset(*self[index])
 
 
+class WindowDataset(Dataset):
+    """Windows over one series, gathered from the series batch by batch.
+
+    Holds the series once, so memory grows with the series and not with
+    series x window.
+
+    Parameters
+    ----------
+    series : torch.Tensor of shape (n_rows, n_features)
+    starts : torch.Tensor of shape (n_samples,), int64
+        The row where each window starts.
+    window_size : int
+    y : torch.Tensor of shape (n_samples, ...) or None
+    """
+
+    def __init__(self, series, starts, window_size, y=None):
+        self.series = series
+        self.starts = starts
+        self.offsets = torch.arange(window_size)
+        self.y = y
+
+    def __len__(self):
+        return self.starts.shape[0]
+
+    def __getitem__(self, index):
+        rows = self.starts[index].unsqueeze(-1) + self.offsets
+        return self.series[rows], (None if self.y is None else self.y[index])
+
+    def subset(self, index):
+        """The windows at ``index`` (a slice or an index tensor) as a new dataset."""
+        return WindowDataset(
+            self.series,
+            self.starts[index],
+            len(self.offsets),
+            None if self.y is None else self.y[index],
+        )
+
+
 class BatchIterator:
     """skorch iterator yielding ``(X_batch, y_batch)`` tensor slices.
 
@@ -121,15 +159,15 @@ class ValidationSplit:
 PREDICTION_ROW_MULTIPLE = 16
 
 
-def prediction_batches(X, batch_size):
-    """Split ``X`` into batches whose row counts are multiples of 16.
+def prediction_batches(dataset, batch_size):
+    """The inputs of ``dataset`` in batches whose row counts are multiples of 16.
 
     The batch size is ``batch_size`` rounded up to a multiple of 16; the last
     batch is padded with zero rows, which the caller drops from the outputs.
 
     Parameters
     ----------
-    X : torch.Tensor of shape (n_samples, n_timesteps, n_features)
+    dataset : SequenceDataset or WindowDataset
     batch_size : int
 
     Yields
@@ -138,8 +176,8 @@ def prediction_batches(X, batch_size):
     """
     multiple = PREDICTION_ROW_MULTIPLE
     batch_size = -(-batch_size // multiple) * multiple
-    for start in range(0, X.shape[0], batch_size):
-        batch = X[start : start + batch_size]
+    for start in range(0, len(dataset), batch_size):
+        batch, _ = dataset[start : start + batch_size]
         missing = -batch.shape[0] % multiple
         if missing:
             batch = torch.cat([batch, batch.new_zeros((missing,) + batch.shape[1:])])

@@ -135,3 +135,32 @@ def seed_from_random_state(random_state):
     from sklearn.utils import check_random_state
 
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+def window_structure(X):
+    """Recognise ``X`` as overlapping windows over one series, without copying.
+
+    A 3D array whose sample stride is a whole number ``step`` of time-step
+    strides, smaller than the window, is (by its memory layout) the windows
+    ``series[k * step : k * step + n_timesteps]`` of a 2D series. Such views
+    come from ``make_windows``, ``SlidingWindowTransformer`` or NumPy's
+    ``sliding_window_view``.
+
+    Returns
+    -------
+    structure : tuple (series, step) or None
+        ``series``, a read-only view of shape (n_rows, n_features), and the
+        window step; None when ``X`` is not such a view.
+    """
+    n_samples, n_timesteps, n_features = X.shape
+    sample_stride, step_stride, feature_stride = X.strides
+    if n_samples < 2 or n_timesteps < 2 or step_stride <= 0 or sample_stride <= 0:
+        return None
+    step, remainder = divmod(sample_stride, step_stride)
+    if remainder or step >= n_timesteps:
+        return None
+    n_rows = (n_samples - 1) * step + n_timesteps
+    series = np.lib.stride_tricks.as_strided(
+        X, shape=(n_rows, n_features), strides=(step_stride, feature_stride), writeable=False
+    )
+    return series, step

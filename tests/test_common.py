@@ -22,9 +22,19 @@ def public_estimators():
     )
 
 
-# Checks that cannot pass, per estimator class name, each with its reason.
-# Empty: every check passes at the estimators' default settings.
-EXPECTED_FAILED_CHECKS: dict[str, dict[str, str]] = {}
+# Checks that cannot pass, per estimator class name, each with its reason. The
+# estimators pass every check at their default settings; the window transformer
+# cannot pass the two that assume rows are independent of each other.
+_WINDOWS_DEPEND_ON_EARLIER_ROWS = (
+    "a window is made of the rows before it, so transforming a reordered or partial "
+    "table is not the same as reordering or subsetting the transformed windows"
+)
+EXPECTED_FAILED_CHECKS: dict[str, dict[str, str]] = {
+    "SlidingWindowTransformer": {
+        "check_methods_sample_order_invariance": _WINDOWS_DEPEND_ON_EARLIER_ROWS,
+        "check_methods_subset_invariance": _WINDOWS_DEPEND_ON_EARLIER_ROWS,
+    },
+}
 
 
 def test_all_public_estimators_are_found():

@@ -1,0 +1,340 @@
+"""Windowing of time series: ``make_windows`` and ``SlidingWindowTransformer``.
+
+Windows are strided NumPy views of the series, never copies: a million windows
+of 64 steps cost no more memory than the series itself. The estimators
+recognise such views and gather each batch's windows from the series.
+"""
+
+from numbers import Integral
+
+import joblib
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._data import FLOAT_DTYPES
+
+
+def _check_size(value, name):
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise TypeError(f"{name} must be a positive integer, got {value!r}.")
+    if value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    return int(value)
+
+
+def _column_positions(selection, columns, name):
+    """Positions of the selected columns, and whether a single column was named."""
+    if selection is None:
+        return list(range(len(columns))), False
+    single = np.isscalar(selection)
+    labels = [selection] if single else list(selection)
+    if not labels:
+        raise ValueError(f"{name} selects no column.")
+    positions = []
+    for label in labels:
+        if label in columns:
+            positions.append(columns.index(label))
+        elif isinstance(label, Integral) and -len(columns) <= label < len(columns):
+            positions.append(int(label) % len(columns))
+        else:
+            raise ValueError(f"{name}: {label!r} is not a column of the series {columns}.")
+    return positions, single
+
+
+def _select_columns(values, positions):
+    """The columns at ``positions``: a view when they are evenly spaced, else a copy."""
+    gaps = np.diff(positions)
+    if len(positions) == 1 or (gaps[0] > 0 and (gaps == gaps[0]).all()):
+        stride = int(gaps[0]) if len(positions) > 1 else 1
+        return values[:, positions[0] : positions[-1] + 1 : stride]
+    return values[:, positions]
+
+
+def _as_float_table(series):
+    """A 2D float array view of ``series``, its column labels and its index."""
+    index = None
+    if isinstance(series, pd.Series):
+        columns = [series.name if series.name is not None else 0]
+        index = series.index
+        values = series.to_numpy()[:, np.newaxis]
+    elif isinstance(series, pd.DataFrame):
+        columns = list(series.columns)
+        index = series.index
+        values = series.to_numpy()
+    else:
+        values = np.asarray(series)
+        if values.ndim == 1:
+            values = values[:, np.newaxis]
+        if values.ndim != 2:
+            raise ValueError(
+                f"series must be 1D (n_timesteps,) or 2D (n_timesteps, n_columns); got "
+                f"an array of shape {values.shape}."
+            )
+        columns = list(range(values.shape[1]))
+    if values.dtype.kind in "iub":
+        values = values.astype(np.float64)
+    elif values.dtype.kind != "f":
+        try:
+            values = values.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(
+                f"series must hold numbers; got values of dtype {values.dtype} that are "
+                "not numeric."
+            ) from exc
+    return values, columns, index
+
+
+def _check_finite(values, what):
+    finite = np.isfinite(values)
+    if not finite.all():
+        row = int(np.argwhere(~finite)[0][0])
+        raise ValueError(
+            f"{what} contains NaN or infinite values (first at row {row}). Fill or drop "
+            "missing values before windowing."
+        )
+
+
+def make_windows(series, window_size, horizon=1, step=1, *, targets=None, features=None):
+    """Cut a time series into (window -> following values) samples.
+
+    Window ``k`` holds rows ``[k * step, k * step + window_size)`` of the
+    ``features`` columns; its target is the ``horizon`` rows of the
+    ``targets`` columns that follow it. A window never contains its own target
+    or anything after it.
+
+    Parameters
+    ----------
+    series : array-like of shape (n_timesteps,) or (n_timesteps, n_columns), \
+            pandas Series or DataFrame
+        The series, oldest row first.
+    window_size : int
+        Number of time steps per window.
+    horizon : int, default=1
+        Number of steps ahead to predict; ``horizon > 1`` gives a target per
+        step, to train one model for all steps (direct multi-output).
+    step : int, default=1
+        Distance between the starts of consecutive windows.
+    targets : column label, int, list of them, or None, default=None
+        The columns to predict (labels for a DataFrame, positions otherwise).
+        None means every column.
+    features : list of column labels or ints, or None, default=None
+        The columns windows are made of. None means every column. Columns
+        that are features but not targets are exogenous inputs.
+
+    Returns
+    -------
+    X : ndarray of shape (n_windows, window_size, n_features)
+        The windows: a read-only strided view of the series where the feature
+        columns allow it (all columns, or an evenly spaced run of them), else a
+        view of a copy of those columns (memory of the series, not of the windows).
+    y : ndarray, Series or DataFrame
+        Shape (n_windows,) for one target column named as a scalar (or a
+        single-column series) and ``horizon=1``; (n_windows, horizon) for one
+        target and several steps; (n_windows, n_targets) for several targets
+        and one step; (n_windows, horizon * n_targets) otherwise, step by step
+        (all targets at t+1, then all at t+2, ...). For pandas input, ``y`` is
+        a Series or DataFrame indexed by the time of each window's first target.
+
+    Notes
+    -----
+    To forecast the ``horizon`` steps after the end of the data, fit on these
+    windows and predict from the last ``window_size`` rows:
+    ``model.predict(X_last[np.newaxis])`` with
+    ``X_last = np.asarray(series)[-window_size:]`` (as a column for 1D input).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_rnn import make_windows
+    >>> X, y = make_windows(np.arange(6.0), window_size=3)
+    >>> X[:, :, 0]
+    array([[0., 1., 2.],
+           [1., 2., 3.],
+           [2., 3., 4.]])
+    >>> y
+    array([3., 4., 5.])
+    >>> X, y = make_windows(np.arange(6.0), window_size=3, horizon=2)
+    >>> y
+    array([[3., 4.],
+           [4., 5.]])
+    """
+    window_size = _check_size(window_size, "window_size")
+    horizon = _check_size(horizon, "horizon")
+    step = _check_size(step, "step")
+    values, columns, index = _as_float_table(series)
+    n_timesteps = values.shape[0]
+    if n_timesteps < window_size + horizon:
+        raise ValueError(
+            f"window_size={window_size} and horizon={horizon} need a series of at least "
+            f"{window_size + horizon} time steps; this one has {n_timesteps}."
+        )
+    target_positions, single_target = _column_positions(targets, columns, "targets")
+    feature_positions, _ = _column_positions(features, columns, "features")
+    feature_values = _select_columns(values, feature_positions)
+    target_values = _select_columns(values, target_positions)
+    _check_finite(feature_values, "series")
+    _check_finite(target_values, "series")
+
+    n_windows = (n_timesteps - window_size - horizon) // step + 1
+    windows = np.lib.stride_tricks.sliding_window_view(feature_values, window_size, axis=0)
+    X = windows[: (n_windows - 1) * step + 1 : step].transpose(0, 2, 1)
+
+    ahead = np.lib.stride_tricks.sliding_window_view(target_values[window_size:], horizon, axis=0)
+    y = ahead[: (n_windows - 1) * step + 1 : step].transpose(0, 2, 1)  # (n, horizon, targets)
+    one_target = single_target or (targets is None and len(columns) == 1)
+    if one_target:
+        y = y[:, :, 0] if horizon > 1 else y[:, 0, 0]
+    else:
+        y = y[:, 0, :] if horizon == 1 else y.reshape(n_windows, -1)
+
+    if index is None:
+        return X, y
+    target_index = index[window_size : window_size + (n_windows - 1) * step + 1 : step]
+    names = [columns[p] for p in target_positions]
+    if y.ndim == 1:
+        return X, pd.Series(y, index=target_index, name=names[0], copy=False)
+    if horizon == 1:
+        labels = names
+    elif one_target:
+        labels = [f"{names[0]}(t+{h})" for h in range(1, horizon + 1)]
+    else:
+        labels = [f"{name}(t+{h})" for h in range(1, horizon + 1) for name in names]
+    return X, pd.DataFrame(y, index=target_index, columns=labels, copy=False)
+
+
+class SlidingWindowTransformer(TransformerMixin, BaseEstimator):
+    """Turn an ordered table of rows into one window per row, for Pipelines.
+
+    Row ``t`` becomes the window of rows ``t - window_size + 1`` to ``t``, so
+    the output has as many samples as the input and ``y`` stays aligned:
+    ``make_pipeline(StandardScaler(), SlidingWindowTransformer(24),
+    LSTMRegressor())`` fits, predicts, cross-validates with
+    ``TimeSeriesSplit`` and grid-searches
+    ``slidingwindowtransformer__window_size``.
+
+    The first rows lack a full past. In ``fit_transform`` (and ``transform`` of
+    the data the transformer was fitted on) their windows are padded at the
+    start as ``padding`` says. ``transform`` of any other data treats it as the
+    rows that follow the fitted rows, so their windows reach back into the
+    last ``window_size - 1`` fitted rows: predicting the periods after the
+    training data uses the training data as history, as a forecast should. Set
+    ``use_fit_history=False`` to pad instead.
+
+    Parameters
+    ----------
+    window_size : int, default=10
+        Number of rows per window.
+    padding : {"edge", "zeros"}, default="edge"
+        How windows that reach before the first available row are filled:
+        with copies of that row, or with zeros.
+    use_fit_history : bool, default=True
+        Whether ``transform`` of new data continues from the fitted rows.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Number of columns seen in ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when ``X`` was a DataFrame with string column names.
+    history_ : ndarray of shape (min(window_size - 1, n_rows), n_features_in_)
+        The last fitted rows, the past of the rows that follow them.
+
+    Notes
+    -----
+    The output is a read-only strided view of shape (n_rows, window_size,
+    n_features): its memory is that of the (padded) table, and the recurrent
+    estimators of this package gather batches from it without copying every
+    window. Because a window depends on the rows before it, transforming a
+    subset or a reordering of rows is not the same as subsetting or reordering
+    the transformed rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_rnn import SlidingWindowTransformer
+    >>> rows = np.arange(5.0).reshape(-1, 1)
+    >>> SlidingWindowTransformer(3).fit_transform(rows)[:, :, 0]
+    array([[0., 0., 0.],
+           [0., 0., 1.],
+           [0., 1., 2.],
+           [1., 2., 3.],
+           [2., 3., 4.]])
+    >>> SlidingWindowTransformer(3).fit(rows).transform(np.array([[5.0], [6.0]]))[:, :, 0]
+    array([[3., 4., 5.],
+           [4., 5., 6.]])
+    """
+
+    _parameter_constraints: dict = {
+        "window_size": [Interval(Integral, 1, None, closed="left")],
+        "padding": [StrOptions({"edge", "zeros"})],
+        "use_fit_history": ["boolean"],
+    }
+
+    def __init__(self, window_size=10, *, padding="edge", use_fit_history=True):
+        self.window_size = window_size
+        self.padding = padding
+        self.use_fit_history = use_fit_history
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Remember the last rows of ``X`` as the past of the rows that follow.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_rows, n_features)
+            Ordered rows, oldest first.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted transformer.
+        """
+        X = validate_data(self, X, dtype=FLOAT_DTYPES)
+        n_history = min(self.window_size - 1, X.shape[0])
+        self.history_ = X[X.shape[0] - n_history :].copy()
+        self._fit_fingerprint = (X.shape, X.dtype.str, joblib.hash(X))
+        return self
+
+    def transform(self, X):
+        """Window every row of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_rows, n_features)
+            Ordered rows: the fitted rows, or rows that follow them.
+
+        Returns
+        -------
+        windows : ndarray of shape (n_rows, window_size, n_features)
+            Row ``t``'s window, ending with row ``t``; a read-only view.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=FLOAT_DTYPES, reset=False)
+        is_fitted_data = (X.shape, X.dtype.str) == self._fit_fingerprint[:2] and (
+            joblib.hash(X) == self._fit_fingerprint[2]
+        )
+        past = (
+            self.history_.astype(X.dtype, copy=False)
+            if self.use_fit_history and not is_fitted_data
+            else X[:0]
+        )
+        n_missing = self.window_size - 1 - len(past)
+        if n_missing:
+            first = past[:1] if len(past) else X[:1]
+            fill = np.repeat(first, n_missing, axis=0)
+            if self.padding == "zeros":
+                fill = np.zeros_like(fill)
+            past = np.concatenate([fill, past])
+        rows = np.concatenate([past, X])
+        windows = np.lib.stride_tricks.sliding_window_view(rows, self.window_size, axis=0)
+        return windows.transpose(0, 2, 1)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
