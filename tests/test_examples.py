@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
 
 
 def load_example(name):
@@ -26,7 +27,7 @@ def test_example_runs_as_a_script(script):
         capture_output=True,
         text=True,
         timeout=600,
-        env={**os.environ, "MPLBACKEND": "Agg"},
+        env={**os.environ, "MPLBACKEND": "Agg", "SKLEARN_RNN_FAST": "1"},
     )
     assert result.returncode == 0, result.stderr
 
@@ -47,3 +48,16 @@ def test_seed_000_sine_forecast_beats_the_naive_forecast(tmp_path):
     pytest.importorskip("matplotlib")
     png = example.plot(forecast, tmp_path / "sine.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_window_memory_benchmark_runs_in_fast_mode():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "window_memory.py"), "--fast"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "X is a view: True" in result.stdout
+    rise = float(result.stdout.split("peak RSS rose by ")[1].split(" MiB")[0])
+    assert rise < 100

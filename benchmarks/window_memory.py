@@ -1,0 +1,81 @@
+"""Memory of windowed training: windows stay views all the way into training.
+
+Measures, in one process:
+
+1. ``make_windows`` on a 5,000,000-point series with window 128: wall time and
+   the memory it allocates (tracemalloc sees NumPy's allocations).
+2. One epoch of a small LSTM on 1,000,000 windows of 64 steps: the rise of the
+   process's peak resident memory (``ru_maxrss``) during ``fit``, next to what the
+   windows would take if materialised.
+
+Run: ``python benchmarks/window_memory.py`` (``--fast`` for a CI-sized run).
+"""
+
+import argparse
+import resource
+import time
+import tracemalloc
+
+import numpy as np
+import torch
+
+from sklearn_rnn import LSTMRegressor, make_windows
+
+
+def peak_rss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def time_make_windows(n_points, window_size):
+    series = np.random.RandomState(0).normal(size=n_points)
+    tracemalloc.start()
+    start = time.perf_counter()
+    X, y = make_windows(series, window_size)
+    seconds = time.perf_counter() - start
+    allocated = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    return X.shape, seconds, allocated, np.shares_memory(X, series)
+
+
+def epoch_memory(n_windows, window_size, batch_size):
+    rng = np.random.RandomState(0)
+    series = np.sin(np.arange(n_windows + window_size) / 10.0) + 0.1 * rng.normal(
+        size=n_windows + window_size
+    )
+    X, y = make_windows(series.astype(np.float32), window_size)
+    # Load torch's kernels and allocator once, so that the measure is of the data path.
+    LSTMRegressor(hidden_size=16, max_epochs=1, random_state=0).fit(X[:512], y[:512])
+    before = peak_rss_mb()
+    start = time.perf_counter()
+    model = LSTMRegressor(hidden_size=16, max_epochs=1, batch_size=batch_size, random_state=0)
+    model.fit(X, y)
+    seconds = time.perf_counter() - start
+    return X.shape, peak_rss_mb() - before, seconds
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fast", action="store_true", help="small sizes, for CI")
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    n_points = 500_000 if args.fast else 5_000_000
+    n_windows = 50_000 if args.fast else 1_000_000
+
+    shape, seconds, allocated, is_view = time_make_windows(n_points, 128)
+    print(f"make_windows: series of {n_points:,} points, window 128 -> X {shape}")
+    print(f"  {seconds * 1000:.2f} ms, {allocated:.2f} MiB allocated, X is a view: {is_view}")
+    materialised = shape[0] * shape[1] * 8 / 2**20
+    print(f"  (materialised float64 windows would take {materialised:,.0f} MiB)")
+
+    shape, rss_rise, seconds = epoch_memory(n_windows, 64, batch_size=256)
+    as_float32 = shape[0] * shape[1] * 4 / 2**20
+    print(f"\nOne epoch, LSTM(16), {shape[0]:,} windows of {shape[1]} steps, batch 256:")
+    print(f"  peak RSS rose by {rss_rise:.1f} MiB during fit ({seconds:.1f} s)")
+    print(
+        f"  materialised windows alone would take {as_float32:,.0f} MiB as float32, "
+        f"{2 * as_float32:,.0f} MiB as float64"
+    )
+
+
+if __name__ == "__main__":
+    main()
