@@ -56,8 +56,9 @@ def epoch_memory(n_windows, window_size, batch_size):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fast", action="store_true", help="small sizes, for CI")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     args = parser.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     n_points = 500_000 if args.fast else 5_000_000
     n_windows = 50_000 if args.fast else 1_000_000
 

@@ -105,7 +105,7 @@ class _RecurrentClassifier(ClassifierMixin, BaseRecurrentEstimator):
         if len(classes) < 2:
             raise ValueError(
                 f"{type(self).__name__} needs at least 2 classes to learn from, but y "
-                f"holds only one class: {classes[0]!r}."
+                f"holds only one class: {classes.tolist()[0]!r}."
             )
         if warm and not np.array_equal(classes, self.classes_):
             raise ValueError(

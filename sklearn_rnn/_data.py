@@ -109,7 +109,9 @@ def validate_predict_data(estimator, X):
     _check_ndim(X, ndim)
     name = type(estimator).__name__
     if ndim == 3:
-        X = check_array(X, allow_nd=True, dtype=FLOAT_DTYPES, estimator=estimator)
+        X = check_array(
+            X, allow_nd=True, dtype=FLOAT_DTYPES, estimator=estimator, input_name="X"
+        )
         _check_sequence_shape(X)
         if X.shape[2] != estimator.input_size_:
             raise ValueError(
@@ -126,7 +128,7 @@ def validate_predict_data(estimator, X):
             "array of shape (n_samples, n_timesteps, n_features)."
         )
     else:
-        X = check_array(X, dtype=FLOAT_DTYPES, estimator=estimator)
+        X = check_array(X, dtype=FLOAT_DTYPES, estimator=estimator, input_name="X")
     return X[:, :, np.newaxis]
 
 

@@ -11,6 +11,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
+# One thread per script: pytest-xdist already runs a worker per core, and torch's
+# threads spin-wait, so oversubscribed cores slow a script down many times over.
+SCRIPT_ENV = {**os.environ, "MPLBACKEND": "Agg", "SKLEARN_RNN_FAST": "1", "OMP_NUM_THREADS": "1"}
 
 
 def load_example(name):
@@ -27,7 +30,7 @@ def test_example_runs_as_a_script(script):
         capture_output=True,
         text=True,
         timeout=600,
-        env={**os.environ, "MPLBACKEND": "Agg", "SKLEARN_RNN_FAST": "1"},
+        env=SCRIPT_ENV,
     )
     assert result.returncode == 0, result.stderr
 
@@ -52,10 +55,11 @@ def test_seed_000_sine_forecast_beats_the_naive_forecast(tmp_path):
 
 def test_window_memory_benchmark_runs_in_fast_mode():
     result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "window_memory.py"), "--fast"],
+        [sys.executable, str(ROOT / "benchmarks" / "window_memory.py"), "--fast", "--threads", "1"],
         capture_output=True,
         text=True,
         timeout=600,
+        env=SCRIPT_ENV,
     )
     assert result.returncode == 0, result.stderr
     assert "X is a view: True" in result.stdout
