@@ -5,6 +5,7 @@ not subclass it, so scikit-learn's parameter validation, ``clone`` and tags
 stay intact while skorch runs the training loop, callbacks and history.
 """
 
+import contextlib
 import copy
 import re
 import warnings
@@ -72,6 +73,48 @@ def _optimizer_class(optimizer):
         "sgd": torch.optim.SGD,
         "rmsprop": torch.optim.RMSprop,
     }[optimizer]
+
+
+def _checked_callbacks(callbacks):
+    from skorch.callbacks import Callback
+
+    for entry in callbacks or []:
+        named = isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], str)
+        if not isinstance(entry[1] if named else entry, Callback):
+            raise TypeError(
+                "callbacks must be a list of skorch callbacks (skorch.callbacks.Callback "
+                f"instances) or (name, callback) tuples; got {entry!r}."
+            )
+    return callbacks or []
+
+
+@contextlib.contextmanager
+def seeded_torch_rng(device, seed):
+    """Seed torch's generators for ``device`` only, restoring them afterwards.
+
+    ``torch.manual_seed`` would also re-seed every CUDA device for good; here
+    the CPU generator and the training device's generator are forked, seeded,
+    and left as they were once training is done.
+    """
+    import torch
+
+    device = torch.device(device)
+    if device.type == "cuda":
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        with torch.random.fork_rng(devices=[index], device_type="cuda"):
+            torch.random.default_generator.manual_seed(seed)
+            with torch.cuda.device(index):
+                torch.cuda.manual_seed(seed)
+            yield
+    elif device.type == "mps":
+        with torch.random.fork_rng(devices=[0], device_type="mps"):
+            torch.random.default_generator.manual_seed(seed)
+            torch.mps.manual_seed(seed)
+            yield
+    else:
+        with torch.random.fork_rng(devices=[]):
+            torch.random.default_generator.manual_seed(seed)
+            yield
 
 
 class BaseRecurrentEstimator(BaseEstimator):
@@ -151,8 +194,17 @@ class BaseRecurrentEstimator(BaseEstimator):
         self : object
             The fitted estimator.
         """
-        import torch
+        # A fit that fails leaves the estimator as it was: a rejected warm start
+        # or refit must not break a model that was fitted before.
+        state = dict(self.__dict__)
+        try:
+            return self._fit(X, y)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(state)
+            raise
 
+    def _fit(self, X, y):
         warm = self.warm_start and hasattr(self, "net_")
         previous_input_size = getattr(self, "input_size_", None)
         X, y = validate_fit_data(
@@ -178,9 +230,7 @@ class BaseRecurrentEstimator(BaseEstimator):
         seed = seed_from_random_state(self.random_state)
 
         net = self._build_net(n_outputs, criterion, criterion_params, device, seed)
-        rng_devices = [torch.device(device).index or 0] if device.startswith("cuda") else []
-        with torch.random.fork_rng(devices=rng_devices):
-            torch.manual_seed(seed)
+        with seeded_torch_rng(device, seed):
             net.initialize()
             if warm:
                 self._load_warm_start_weights(net)
@@ -199,6 +249,11 @@ class BaseRecurrentEstimator(BaseEstimator):
             scale = steps.std(axis=0, dtype=np.float64)
             # Constant features are centred, not divided by zero.
             scale[scale < 10 * np.finfo(np.float64).eps] = 1.0
+            if not (np.isfinite(mean).all() and np.isfinite(scale).all()):
+                raise ValueError(
+                    "X holds values too large to standardise: their mean or standard "
+                    "deviation overflows float64. Rescale X before fitting."
+                )
         else:
             mean = np.zeros(X.shape[2])
             scale = np.ones(X.shape[2])
@@ -252,7 +307,7 @@ class BaseRecurrentEstimator(BaseEstimator):
             )
         )
         # Copies, so that fitting never mutates the callbacks the user passed in.
-        callbacks.extend(copy.deepcopy(self.callbacks or []))
+        callbacks.extend(copy.deepcopy(_checked_callbacks(self.callbacks)))
         train_split = (
             ValidationSplit(self.validation_fraction, self._stratify_validation, seed)
             if self.early_stopping
@@ -302,7 +357,7 @@ class BaseRecurrentEstimator(BaseEstimator):
         self.validation_loss_curve_ = (
             [float(loss) for loss in history[:, "valid_loss"]] if self.early_stopping else None
         )
-        if self.n_iter_ == self.max_epochs and not self.early_stopping:
+        if not dict(self.net_.callbacks_)["plateau_schedule"].stopped_:
             warnings.warn(
                 f"Maximum number of epochs ({self.max_epochs}) reached and the training "
                 "loss has not converged yet. Raise max_epochs or lr.",

@@ -127,24 +127,25 @@ class ValidationSplit:
     def __call__(self, dataset, y=None, **fit_params):
         n_samples = len(dataset)
         n_valid = math.ceil(self.fraction * n_samples)
-        if n_samples - n_valid < 1:
+        n_train = n_samples - n_valid
+        if n_train < 1:
             raise ValueError(
-                f"early_stopping needs at least 2 samples to hold out "
-                f"validation_fraction={self.fraction} of them; got {n_samples}."
+                f"early_stopping with validation_fraction={self.fraction} holds out "
+                f"{n_valid} of the {n_samples} training samples and leaves none to train "
+                "on. Lower validation_fraction or pass more samples."
             )
         if not self.stratify:
-            return dataset.subset(slice(0, n_samples - n_valid)), dataset.subset(
-                slice(n_samples - n_valid, n_samples)
-            )
+            return dataset.subset(slice(0, n_train)), dataset.subset(slice(n_train, n_samples))
         from sklearn.model_selection import train_test_split
 
         labels = dataset.y.numpy()
         _, counts = np.unique(labels, return_counts=True)
-        stratify = labels if counts.min() >= 2 and n_valid >= len(counts) else None
+        # Stratify when every class can be in both parts; else split at random.
+        can_stratify = counts.min() >= 2 and min(n_valid, n_train) >= len(counts)
         train_idx, valid_idx = train_test_split(
             np.arange(n_samples),
             test_size=n_valid,
-            stratify=stratify,
+            stratify=labels if can_stratify else None,
             random_state=self.random_state,
         )
         return dataset.subset(torch.from_numpy(train_idx)), dataset.subset(

@@ -28,7 +28,9 @@ class PlateauSchedule(Callback):
     A plateau is ``patience`` epochs in which the loss never got ``tol`` below
     the best loss since the last change of rate. At each of the first
     ``max_reductions`` plateaus the learning rate of every parameter group is
-    multiplied by ``factor``; the next plateau ends training. Lowering the rate
+    multiplied by ``factor``; the next plateau ends training (after every
+    callback has seen that epoch: the stop happens as the next epoch would
+    begin). Lowering the rate
     first, and measuring progress from the new rate's first epoch, keeps a
     lucky early dip of a noisy loss from ending training before the network
     has converged.
@@ -60,6 +62,13 @@ class PlateauSchedule(Callback):
         self.epochs_without_improvement_ = 0
         self.reductions_ = 0
         self.best_state_ = None
+        self.stopped_ = False
+
+    def on_epoch_begin(self, net, **kwargs):
+        if self.stopped_:
+            # The net has opened this epoch's history row already; the epoch never runs.
+            net.history.pop()
+            raise KeyboardInterrupt
 
     def on_epoch_end(self, net, **kwargs):
         loss = net.history[-1, self.monitor]
@@ -82,14 +91,17 @@ class PlateauSchedule(Callback):
             for group in net.optimizer_.param_groups:
                 group["lr"] *= self.factor
             return
+        self.stopped_ = True
         if net.verbose:
             print(
                 f"Stopping: {self.monitor} has not improved by {self.tol} for "
                 f"{self.patience} epochs (best {self.best_loss_:.4g} in epoch "
                 f"{self.best_epoch_})."
             )
-        raise KeyboardInterrupt
 
     def on_train_end(self, net, **kwargs):
         if self.restore_best and self.best_state_ is not None:
             net.module_.load_state_dict(self.best_state_)
+        # Device tensors must not stay in the callback: skorch maps only the module,
+        # optimizer and criterion to the CPU when a GPU-trained net is unpickled.
+        self.best_state_ = None

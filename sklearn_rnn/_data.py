@@ -19,6 +19,12 @@ _LAYOUT_HELP = (
 
 def _input_ndim(X):
     """Number of dimensions of ``X`` without converting it (tables count as 2D)."""
+    if hasattr(X, "index") and getattr(X.index, "nlevels", 1) > 1:
+        raise ValueError(
+            "X is a DataFrame with a MultiIndex, the long (instance, time) layout, which "
+            "this version does not read. Pass a 3D array (n_samples, n_timesteps, "
+            "n_features) or a wide DataFrame with one univariate sequence per row."
+        )
     if sp.issparse(X) or hasattr(X, "iloc"):
         return 2
     ndim = getattr(X, "ndim", None)

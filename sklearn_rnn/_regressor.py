@@ -110,6 +110,11 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
                 self.target_mean_ = y.mean(axis=0)
                 scale = y.std(axis=0)
                 scale[scale < 10 * np.finfo(np.float64).eps] = 1.0
+                if not (np.isfinite(self.target_mean_).all() and np.isfinite(scale).all()):
+                    raise ValueError(
+                        "y holds values too large to standardise: their mean or standard "
+                        "deviation overflows float64. Rescale y before fitting."
+                    )
                 self.target_scale_ = scale
             else:
                 self.target_mean_ = np.zeros(y.shape[1])

@@ -417,3 +417,169 @@ def test_readme_usage_runs():
     usage = readme.split("## Usage", 1)[1]
     code = re.search(r"```python\n(.*?)```", usage, re.S).group(1)
     exec(compile(code, "README.md", "exec"), {})
+
+
+class _ScriptedNet:
+    """Just enough of a skorch net to drive PlateauSchedule with a given loss sequence."""
+
+    def __init__(self):
+        from skorch.history import History
+
+        self.history = History()
+        self.verbose = 0
+        self.optimizer_ = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+
+
+def _run_schedule(losses, **params):
+    from sklearn_rnn._callbacks import PlateauSchedule
+
+    schedule = PlateauSchedule(monitor="train_loss", **params)
+    net = _ScriptedNet()
+    schedule.on_train_begin(net)
+    rates = []
+    for loss in losses:
+        net.history.new_epoch()
+        try:
+            schedule.on_epoch_begin(net)
+        except KeyboardInterrupt:
+            break
+        net.history.record("train_loss", loss)
+        schedule.on_epoch_end(net)
+        rates.append(net.optimizer_.param_groups[0]["lr"])
+    return schedule, net, rates
+
+
+def test_plateau_schedule_halves_the_rate_then_stops():
+    # Improves for 3 epochs, then is flat: 2 epochs without progress lower the rate,
+    # twice; progress is then measured from the first epoch at the new rate, and the
+    # third plateau ends training.
+    losses = [1.0, 0.5, 0.25] + [0.25] * 20
+    schedule, net, rates = _run_schedule(losses, patience=2, tol=1e-3, max_reductions=2, factor=0.5)
+    assert rates == [1.0, 1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.25, 0.25, 0.25, 0.25]
+    assert schedule.stopped_ and schedule.reductions_ == 2
+    assert len(net.history) == 11  # the epoch that would have followed is not recorded
+    assert schedule.best_loss_ == 0.25 and schedule.best_epoch_ == 3
+
+
+def test_plateau_schedule_measures_progress_from_each_new_rate():
+    # A lucky dip (0.1) early on must not end training while the loss, after a rate
+    # change, keeps improving from where it is.
+    losses = [1.0, 0.1, 0.8, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.15, 0.12]
+    schedule, _, rates = _run_schedule(losses, patience=2, tol=1e-3, max_reductions=1, factor=0.5)
+    assert not schedule.stopped_
+    assert rates[-1] == 0.5 and len(rates) == len(losses)
+
+
+def test_callbacks_see_the_epoch_on_which_training_stops():
+    from skorch.callbacks import Callback
+
+    class Recorder(Callback):
+        def initialize(self):
+            self.epochs_ = []
+            return self
+
+        def on_epoch_end(self, net, **kwargs):
+            self.epochs_.append(len(net.history))
+
+    X, y = sine_windows(n_points=80)
+    reg = LSTMRegressor(
+        hidden_size=4, n_iter_no_change=2, lr_schedule="constant", callbacks=[Recorder()]
+    ).fit(X, y)
+    assert reg.n_iter_ < reg.max_epochs
+    assert dict(reg.net_.callbacks_)["Recorder"].epochs_ == list(range(1, reg.n_iter_ + 1))
+    assert reg.loss_curve_ == list(reg.net_.history[:, "train_loss"])
+
+
+def test_prediction_does_not_depend_on_batch_composition():
+    X, y = sine_windows(n_points=200)
+    reg = GRURegressor(hidden_size=8, max_epochs=3, batch_size=20, random_state=0).fit(X, y)
+    together = reg.predict(X)
+    one_by_one = np.concatenate([reg.predict(X[i : i + 1]) for i in range(len(X))])
+    np.testing.assert_array_equal(together, one_by_one)
+    np.testing.assert_array_equal(reg.predict(X[::-1])[::-1], together)
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [("adam", "Adam"), ("adamw", "AdamW"), ("sgd", "SGD"), ("rmsprop", "RMSprop")],
+)
+def test_optimizer_names_choose_the_torch_optimizer(name, expected):
+    X, y = sine_windows(n_points=40)
+    reg = LSTMRegressor(optimizer=name, hidden_size=4, max_epochs=1).fit(X, y)
+    assert type(reg.net_.optimizer_).__name__ == expected
+
+
+def test_classifier_validation_split_is_stratified():
+    from sklearn_rnn._batches import SequenceDataset, ValidationSplit
+
+    labels = torch.tensor([0] * 80 + [1] * 20)
+    dataset = SequenceDataset(torch.zeros(100, 3, 1), labels)
+    train, valid = ValidationSplit(0.2, stratify=True, random_state=0)(dataset)
+    assert len(valid) == 20 and int(valid.y.sum()) == 4 and int(train.y.sum()) == 16
+    # Too few samples per class to stratify: a plain random split, not an error.
+    tiny = SequenceDataset(torch.zeros(6, 3, 1), torch.tensor([0, 1, 2, 0, 1, 2]))
+    train, valid = ValidationSplit(0.5, stratify=True, random_state=0)(tiny)
+    assert len(train) == len(valid) == 3
+    with pytest.raises(ValueError, match="leaves none to train on"):
+        ValidationSplit(0.9, stratify=False, random_state=0)(SequenceDataset(torch.zeros(5, 3, 1)))
+
+
+def test_regressor_validation_split_holds_out_the_last_samples():
+    from sklearn_rnn._batches import SequenceDataset, ValidationSplit
+
+    dataset = SequenceDataset(torch.arange(10.0).reshape(10, 1, 1), torch.arange(10.0))
+    train, valid = ValidationSplit(0.3, stratify=False, random_state=0)(dataset)
+    assert train.y.tolist() == list(range(7)) and valid.y.tolist() == [7.0, 8.0, 9.0]
+
+
+def test_a_rejected_refit_leaves_the_fitted_model_usable():
+    X, y = two_class_sequences(n_samples=40)
+    clf = LSTMClassifier(hidden_size=4, max_epochs=2, warm_start=True, random_state=0).fit(X, y)
+    expected = clf.predict_proba(X)
+    with pytest.raises(ValueError, match="features per time step"):
+        clf.fit(X[:, :, :1], y)
+    with pytest.raises(ValueError, match="only one class"):
+        clf.set_params(warm_start=False).fit(X[:, :, :1], np.zeros(40))
+    clf.set_params(hidden_size=5, warm_start=True)
+    with pytest.raises(ValueError, match="architecture cannot change"):
+        clf.fit(X, y)
+    np.testing.assert_array_equal(clf.predict_proba(X), expected)
+    assert clf.n_features_in_ == 2
+
+
+def test_early_stopping_that_runs_out_of_epochs_warns():
+    X, y = sine_windows(n_points=80)
+    with pytest.warns(ConvergenceWarning, match="Maximum number of epochs"):
+        LSTMRegressor(hidden_size=4, max_epochs=2, early_stopping=True).fit(X, y)
+
+
+def test_no_device_tensors_are_left_in_callbacks_after_early_stopping():
+    X, y = sine_windows(n_points=80)
+    reg = LSTMRegressor(hidden_size=4, max_epochs=5, early_stopping=True).fit(X, y)
+    assert dict(reg.net_.callbacks_)["plateau_schedule"].best_state_ is None
+
+
+def test_balanced_class_weight_is_passed_to_the_loss():
+    from sklearn.utils.class_weight import compute_class_weight
+
+    X, y = two_class_sequences(n_samples=50)
+    y[:40] = 0
+    clf = GRUClassifier(class_weight="balanced", hidden_size=4, max_epochs=1).fit(X, y)
+    expected = compute_class_weight("balanced", classes=np.array([0, 1]), y=y)
+    np.testing.assert_allclose(clf.net_.criterion_.weight.numpy(), expected, rtol=1e-6)
+
+
+def test_unusable_values_are_errors_not_silent_garbage():
+    X, y = sine_windows(n_points=40)
+    with pytest.raises(ValueError, match="too large to standardise"):
+        LSTMRegressor(max_epochs=1).fit(X * 1e200, y)
+    with pytest.raises(ValueError, match="y holds values too large"):
+        LSTMRegressor(max_epochs=1).fit(X, y * 1e200)
+    with pytest.raises(TypeError, match="callbacks must be a list of skorch callbacks"):
+        LSTMRegressor(max_epochs=1, callbacks=[1]).fit(X, y)
+    frame = pd.DataFrame(
+        {"value": np.arange(6.0)},
+        index=pd.MultiIndex.from_product([[0, 1], [0, 1, 2]], names=["instance", "time"]),
+    )
+    with pytest.raises(ValueError, match="MultiIndex"):
+        LSTMRegressor(max_epochs=1).fit(frame, np.arange(6.0))
