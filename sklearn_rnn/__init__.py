@@ -5,6 +5,7 @@ first fitted or loaded, not here.
 """
 
 from ._classifier import GRUClassifier, LSTMClassifier, RNNClassifier
+from ._persistence import load
 from ._regressor import GRURegressor, LSTMRegressor, RNNRegressor
 from ._windowing import SlidingWindowTransformer, make_windows
 
@@ -20,4 +21,5 @@ __all__ = [
     "SlidingWindowTransformer",
     "make_windows",
     "__version__",
+    "load",
 ]

@@ -7,6 +7,7 @@ stay intact while skorch runs the training loop, callbacks and history.
 
 import contextlib
 import copy
+import os
 import re
 import warnings
 from numbers import Integral, Real
@@ -151,6 +152,8 @@ class BaseRecurrentEstimator(BaseEstimator):
         "device": [StrOptions({"auto", "cpu", "cuda", "mps"}), str],
         "random_state": ["random_state"],
         "warm_start": ["boolean"],
+        "checkpoint_dir": [str, os.PathLike, None],
+        "checkpoint_every": [Interval(Integral, 1, None, closed="left")],
     }
 
     # -- hooks for subclasses -------------------------------------------------
@@ -228,13 +231,32 @@ class BaseRecurrentEstimator(BaseEstimator):
         y_tensor, n_outputs, criterion, criterion_params = self._encode_targets(y, warm)
         dataset = self._make_dataset(X, y_tensor)
         seed = seed_from_random_state(self.random_state)
+        checkpoint = None
+        if self.checkpoint_dir is not None:
+            from ._checkpoint import fit_fingerprint, read_checkpoint
 
-        net = self._build_net(n_outputs, criterion, criterion_params, device, seed)
+            fingerprint = fit_fingerprint(self, X, y)
+            checkpoint = read_checkpoint(self.checkpoint_dir, fingerprint)
+            if checkpoint is not None:
+                seed = checkpoint["seed"]
+            checkpoint_spec = (fingerprint, checkpoint)
+        else:
+            checkpoint_spec = None
+
+        net = self._build_net(
+            n_outputs, criterion, criterion_params, device, seed, checkpoint_spec
+        )
         with seeded_torch_rng(device, seed):
             net.initialize()
             if warm:
                 self._load_warm_start_weights(net)
-            net.partial_fit(dataset)
+            if checkpoint is None:
+                net.partial_fit(dataset)
+            else:
+                from ._checkpoint import restore_checkpoint
+
+                restore_checkpoint(net, checkpoint)
+                net.partial_fit(dataset, epochs=max(self.max_epochs - len(net.history), 0))
         self.net_ = net
         self.device_ = str(net.device)
         self._record_history()
@@ -280,7 +302,14 @@ class BaseRecurrentEstimator(BaseEstimator):
         starts = torch.arange(X.shape[0], dtype=torch.int64) * step
         return WindowDataset(scaled(series), starts, X.shape[1], y)
 
-    def _build_net(self, n_outputs, criterion, criterion_params, device, seed):
+    def _build_net(
+        self, n_outputs, criterion, criterion_params, device, seed, checkpoint_spec=None
+    ):
+        """The skorch net to train.
+
+        ``checkpoint_spec`` is None, or (fingerprint, state of the checkpoint to
+        resume from or None) when ``checkpoint_dir`` is set.
+        """
         from skorch import NeuralNet
         from skorch.callbacks import GradientNormClipping
 
@@ -303,9 +332,23 @@ class BaseRecurrentEstimator(BaseEstimator):
                     max_reductions=4 if self.lr_schedule == "plateau" else 0,
                     factor=0.5,
                     restore_best=self.early_stopping,
+                    resume_state=checkpoint_spec[1]["plateau"]
+                    if checkpoint_spec and checkpoint_spec[1]
+                    else None,
                 ),
             )
         )
+        if checkpoint_spec is not None:
+            from ._checkpoint import CheckpointEvery
+
+            callbacks.append(
+                (
+                    "checkpoint",
+                    CheckpointEvery(
+                        self.checkpoint_dir, self.checkpoint_every, checkpoint_spec[0], seed
+                    ),
+                )
+            )
         # Copies, so that fitting never mutates the callbacks the user passed in.
         callbacks.extend(copy.deepcopy(_checked_callbacks(self.callbacks)))
         train_split = (
@@ -379,6 +422,27 @@ class BaseRecurrentEstimator(BaseEstimator):
             for batch in prediction_batches(dataset, self.batch_size)
         ]
         return torch.cat(outputs)[: len(dataset)].numpy().astype(np.float64)
+
+    def save(self, path):
+        """Save the fitted estimator to the directory ``path``, safely.
+
+        Writes ``config.json`` (hyperparameters, fitted attributes, package
+        version) and ``weights.safetensors``; ``sklearn_rnn.load(path)`` reads
+        them back without executing any pickle, unlike ``pickle``/``joblib``.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Directory to write; created if it does not exist.
+
+        Returns
+        -------
+        path : pathlib.Path
+            The directory written.
+        """
+        from ._persistence import save
+
+        return save(self, path)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -45,15 +45,42 @@ class PlateauSchedule(Callback):
     factor : float
     restore_best : bool
         Whether to load the weights of the best epoch when training ends.
+    resume_state : dict or None
+        State from ``get_state`` of an interrupted fit, to continue from.
     """
 
-    def __init__(self, monitor, patience, tol, max_reductions, factor=0.1, restore_best=False):
+    _STATE = (
+        "best_loss_",
+        "best_epoch_",
+        "reference_loss_",
+        "epochs_without_improvement_",
+        "reductions_",
+        "best_state_",
+        "stopped_",
+    )
+
+    def __init__(
+        self,
+        monitor,
+        patience,
+        tol,
+        max_reductions,
+        factor=0.1,
+        restore_best=False,
+        resume_state=None,
+    ):
         self.monitor = monitor
         self.patience = patience
         self.tol = tol
         self.max_reductions = max_reductions
         self.factor = factor
         self.restore_best = restore_best
+        self.resume_state = resume_state
+
+    def get_state(self):
+        """The schedule's progress, for a checkpoint (plain Python values and tensors)."""
+        state = {name: getattr(self, name) for name in self._STATE}
+        return {k: v.item() if isinstance(v, np.generic) else v for k, v in state.items()}
 
     def on_train_begin(self, net, **kwargs):
         self.best_loss_ = np.inf
@@ -63,6 +90,8 @@ class PlateauSchedule(Callback):
         self.reductions_ = 0
         self.best_state_ = None
         self.stopped_ = False
+        for name, value in (self.resume_state or {}).items():
+            setattr(self, name, value)
 
     def on_epoch_begin(self, net, **kwargs):
         if self.stopped_:

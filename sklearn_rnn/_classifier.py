@@ -72,6 +72,8 @@ class _RecurrentClassifier(ClassifierMixin, BaseRecurrentEstimator):
         device="auto",
         random_state=None,
         warm_start=False,
+        checkpoint_dir=None,
+        checkpoint_every=10,
     ):
         self.hidden_size = hidden_size
         self.num_layers = num_layers
@@ -96,6 +98,8 @@ class _RecurrentClassifier(ClassifierMixin, BaseRecurrentEstimator):
         self.device = device
         self.random_state = random_state
         self.warm_start = warm_start
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
 
     def _encode_targets(self, y, warm):
         import torch
@@ -204,6 +208,8 @@ class RNNClassifier(_RecurrentClassifier):
         device="auto",
         random_state=None,
         warm_start=False,
+        checkpoint_dir=None,
+        checkpoint_every=10,
     ):
         super().__init__(
             hidden_size=hidden_size,
@@ -229,6 +235,8 @@ class RNNClassifier(_RecurrentClassifier):
             device=device,
             random_state=random_state,
             warm_start=warm_start,
+            checkpoint_dir=checkpoint_dir,
+            checkpoint_every=checkpoint_every,
         )
         self.nonlinearity = nonlinearity
 

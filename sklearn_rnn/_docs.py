@@ -79,6 +79,14 @@ random_state : int, RandomState instance or None, default=None
 warm_start : bool, default=False
     Whether ``fit`` continues from the fitted weights instead of starting anew.
     The architecture and input size must stay the same.
+checkpoint_dir : str, path-like or None, default=None
+    Directory where ``fit`` writes a checkpoint every ``checkpoint_every``
+    epochs and when it ends. If the directory holds an unfinished checkpoint of
+    the same fit (same class, parameters and data), ``fit`` resumes from it and
+    ends with the same weights as an uninterrupted fit; an unfinished checkpoint
+    of another fit is an error rather than being overwritten.
+checkpoint_every : int, default=10
+    Epochs between checkpoints.
 """
 
 COMMON_ATTRIBUTES = """\

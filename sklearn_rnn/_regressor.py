@@ -70,6 +70,8 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
         device="auto",
         random_state=None,
         warm_start=False,
+        checkpoint_dir=None,
+        checkpoint_every=10,
     ):
         self.hidden_size = hidden_size
         self.num_layers = num_layers
@@ -93,6 +95,8 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
         self.device = device
         self.random_state = random_state
         self.warm_start = warm_start
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
         self.scale_targets = scale_targets
 
     def _encode_targets(self, y, warm):
@@ -197,6 +201,8 @@ class RNNRegressor(_RecurrentRegressor):
         device="auto",
         random_state=None,
         warm_start=False,
+        checkpoint_dir=None,
+        checkpoint_every=10,
     ):
         super().__init__(
             hidden_size=hidden_size,
@@ -222,6 +228,8 @@ class RNNRegressor(_RecurrentRegressor):
             device=device,
             random_state=random_state,
             warm_start=warm_start,
+            checkpoint_dir=checkpoint_dir,
+            checkpoint_every=checkpoint_every,
         )
         self.nonlinearity = nonlinearity
 

@@ -1,0 +1,122 @@
+"""Checkpoint a long fit every few epochs, and resume it after a crash.
+
+A checkpoint holds everything the rest of the fit depends on: weights,
+optimizer state, the plateau schedule's state, the history and the random
+number generators' states. Resuming from it finishes with the same weights as
+a fit that was never interrupted. Files are written atomically and read with
+``torch.load(weights_only=True)``, which executes no pickled code.
+"""
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import joblib
+import torch
+from skorch.callbacks import Callback
+from skorch.history import History
+
+CHECKPOINT_FILE = "checkpoint.pt"
+CHECKPOINT_VERSION = 1
+# Parameters that do not change what a fit computes epoch by epoch.
+_NEUTRAL_PARAMS = {"checkpoint_dir", "checkpoint_every", "verbose", "callbacks", "max_epochs"}
+
+
+def fit_fingerprint(estimator, X, y):
+    """A digest of what determines the fit: class, parameters and data."""
+    params = {
+        name: repr(value)
+        for name, value in sorted(estimator.get_params(deep=False).items())
+        if name not in _NEUTRAL_PARAMS and not (name == "random_state" and value is None)
+    }
+    text = json.dumps([type(estimator).__name__, params, joblib.hash((X, y))])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def read_checkpoint(directory, fingerprint):
+    """The unfinished checkpoint of this fit in ``directory``, or None.
+
+    Raises
+    ------
+    ValueError
+        If ``directory`` holds an unfinished checkpoint of a different fit,
+        which resuming or overwriting would lose.
+    """
+    path = Path(directory) / CHECKPOINT_FILE
+    if not path.is_file():
+        return None
+    try:
+        state = torch.load(path, weights_only=True, map_location="cpu")
+    except Exception as exc:  # torch raises many types for a damaged file
+        raise ValueError(
+            f"{path} could not be read ({type(exc).__name__}: {exc}). Remove it to start anew."
+        ) from None
+    if state.get("version") != CHECKPOINT_VERSION:
+        raise ValueError(f"{path} has an unknown checkpoint version; remove it to start anew.")
+    if state["complete"]:
+        return None
+    if state["fingerprint"] != fingerprint:
+        raise ValueError(
+            f"{path} holds an unfinished fit with other parameters or data. Resume it with "
+            "the same estimator and data, or remove it (or pick another checkpoint_dir)."
+        )
+    return state
+
+
+def restore_checkpoint(net, state):
+    """Put a freshly initialised skorch ``net`` back in the checkpointed state."""
+    net.module_.load_state_dict(state["module"])
+    net.optimizer_.load_state_dict(state["optimizer"])
+    net.history = History(json.loads(state["history"]))
+    torch.random.set_rng_state(state["rng_cpu"])
+    if state.get("rng_cuda") is not None and str(net.device).startswith("cuda"):
+        torch.cuda.set_rng_state(state["rng_cuda"], device=torch.device(net.device))
+
+
+class CheckpointEvery(Callback):
+    """Write a checkpoint every ``every`` epochs and when training ends.
+
+    Parameters
+    ----------
+    directory : str or path-like
+    every : int
+    fingerprint : str
+        From ``fit_fingerprint``: a checkpoint is only resumed by the same fit.
+    seed : int
+        The seed of the fit, reused on resume.
+    """
+
+    def __init__(self, directory, every, fingerprint, seed):
+        self.directory = directory
+        self.every = every
+        self.fingerprint = fingerprint
+        self.seed = seed
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) % self.every == 0:
+            self._write(net, complete=False)
+
+    def on_train_end(self, net, **kwargs):
+        self._write(net, complete=True)
+
+    def _write(self, net, complete):
+        cuda = str(net.device).startswith("cuda")
+        state = {
+            "version": CHECKPOINT_VERSION,
+            "fingerprint": self.fingerprint,
+            "seed": self.seed,
+            "complete": complete,
+            "module": net.module_.state_dict(),
+            "optimizer": net.optimizer_.state_dict(),
+            "plateau": dict(net.callbacks_)["plateau_schedule"].get_state(),
+            "history": json.dumps(net.history.to_list()),
+            "rng_cpu": torch.random.get_rng_state(),
+            "rng_cuda": torch.cuda.get_rng_state(torch.device(net.device)) if cuda else None,
+        }
+        directory = Path(self.directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        temporary = directory / (CHECKPOINT_FILE + ".tmp")
+        torch.save(state, temporary)
+        # A process killed while writing leaves the previous checkpoint intact.
+        os.replace(temporary, directory / CHECKPOINT_FILE)
