@@ -65,3 +65,16 @@ def test_window_memory_benchmark_runs_in_fast_mode():
     assert "X is a view: True" in result.stdout
     rise = float(result.stdout.split("peak RSS rose by ")[1].split(" MiB")[0])
     assert rise < 100
+
+
+def test_speed_benchmark_runs_in_fast_mode():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "speed.py"), "--fast", "--repeats", "1", "--threads", "1"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=SCRIPT_ENV,
+    )
+    assert result.returncode == 0, result.stderr
+    for contender in ("hand-written loop", "sklearn-rnn (same work)", "skorch default"):
+        assert contender in result.stdout

@@ -38,6 +38,7 @@ FIT_CASES = {
     "complex X": (X3 + 1j, y_reg, ValueError, "Complex data not supported"),
     "sparse X": (sp.csr_matrix(X3[:, :, 0]), y_reg, TypeError, "Sparse data was passed"),
     "ragged list": ([np.zeros((5, 2)), np.zeros((4, 2))], y_reg[:2], ValueError, "different lengths"),
+    "an empty sequence": ([np.zeros((5, 2)), np.zeros((0, 2))], y_reg[:2], ValueError, "different"),
     "ragged features": ([np.zeros((5, 2)), np.zeros((5, 3))], y_reg[:2], ValueError, "different"),
     "string y (regressor)": (X3, np.array(["a"] * 12), ValueError, "could not convert"),
 }
