@@ -15,7 +15,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from ._data import (
     seed_from_random_state,
@@ -154,6 +154,7 @@ class BaseRecurrentEstimator(BaseEstimator):
         "warm_start": ["boolean"],
         "checkpoint_dir": [str, os.PathLike, None],
         "checkpoint_every": [Interval(Integral, 1, None, closed="left")],
+        "accelerator": [HasMethods(["prepare", "backward"]), None],
     }
 
     # -- hooks for subclasses -------------------------------------------------
@@ -219,7 +220,11 @@ class BaseRecurrentEstimator(BaseEstimator):
                 f"{previous_input_size} features per time step, but X has "
                 f"{self.input_size_}. Set warm_start=False to train a new network."
             )
-        device = resolve_device(self.device)
+        device = (
+            resolve_device(self.device)
+            if self.accelerator is None
+            else str(self.accelerator.device)
+        )
         if self.dropout > 0 and self.num_layers == 1:
             warnings.warn(
                 f"dropout={self.dropout} has no effect with num_layers=1: dropout is "
@@ -258,7 +263,7 @@ class BaseRecurrentEstimator(BaseEstimator):
                 restore_checkpoint(net, checkpoint)
                 net.partial_fit(dataset, epochs=max(self.max_epochs - len(net.history), 0))
         self.net_ = net
-        self.device_ = str(net.device)
+        self.device_ = device
         self._record_history()
         return self
 
@@ -362,20 +367,34 @@ class BaseRecurrentEstimator(BaseEstimator):
         module_params = {
             f"module__{key}": value for key, value in self._module_params(n_outputs).items()
         }
-        return NeuralNet(
+        net_class, net_params = NeuralNet, {
+            "iterator_train": BatchIterator,
+            "iterator_train__shuffle": True,
+            "iterator_valid": BatchIterator,
+            "device": device,
+        }
+        if self.accelerator is not None:
+            from ._distributed import AcceleratedNet, accelerate_net_params
+
+            net_class = AcceleratedNet
+            net_params = {
+                "accelerator": self.accelerator,
+                "device": None,  # the Accelerator places the model
+                # skorch prints through accelerator.print, which ignores verbose=0.
+                "callbacks__print_log__sink": self.accelerator.print if self.verbose else print,
+                **accelerate_net_params(),
+            }
+        return net_class(
             module=RecurrentNetwork,
             criterion=criterion,
             optimizer=_optimizer_class(self.optimizer),
             lr=self.lr,
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
-            iterator_train=BatchIterator,
-            iterator_train__shuffle=True,
-            iterator_valid=BatchIterator,
             train_split=train_split,
             callbacks=callbacks,
             verbose=self.verbose,
-            device=device,
+            **net_params,
             **module_params,
             **optimizer_params,
             **criterion_params,
@@ -415,10 +434,15 @@ class BaseRecurrentEstimator(BaseEstimator):
 
         from ._batches import prediction_batches
 
+        from skorch import NeuralNet
+
         X = validate_predict_data(self, X)
         dataset = self._make_dataset(X)
+        device = next(self.net_.module_.parameters()).device
+        # NeuralNet's own step on purpose: an accelerated net's would gather the
+        # outputs of every process, and each process predicts its own inputs.
         outputs = [
-            self.net_.evaluation_step((batch, None), training=False).to("cpu")
+            NeuralNet.evaluation_step(self.net_, (batch.to(device), None)).to("cpu")
             for batch in prediction_batches(dataset, self.batch_size)
         ]
         return torch.cat(outputs)[: len(dataset)].numpy().astype(np.float64)

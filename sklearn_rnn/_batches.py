@@ -31,6 +31,10 @@ class SequenceDataset(Dataset):
     def __getitem__(self, index):
         return self.X[index], (None if self.y is None else self.y[index])
 
+    def __getitems__(self, indices):
+        # A DataLoader hands the whole batch's indices over at once: one gather.
+        return self[torch.as_tensor(indices)]
+
     def subset(self, index):
         """The samples at ``index`` (a slice or an index tensor) as a new dataset."""
         return SequenceDataset(*self[index])
@@ -63,6 +67,9 @@ class WindowDataset(Dataset):
     def __getitem__(self, index):
         rows = self.starts[index].unsqueeze(-1) + self.offsets
         return self.series[rows], (None if self.y is None else self.y[index])
+
+    def __getitems__(self, indices):
+        return self[torch.as_tensor(indices)]
 
     def subset(self, index):
         """The windows at ``index`` (a slice or an index tensor) as a new dataset."""

@@ -74,6 +74,7 @@ class _RecurrentClassifier(ClassifierMixin, BaseRecurrentEstimator):
         warm_start=False,
         checkpoint_dir=None,
         checkpoint_every=10,
+        accelerator=None,
     ):
         self.hidden_size = hidden_size
         self.num_layers = num_layers
@@ -100,6 +101,7 @@ class _RecurrentClassifier(ClassifierMixin, BaseRecurrentEstimator):
         self.warm_start = warm_start
         self.checkpoint_dir = checkpoint_dir
         self.checkpoint_every = checkpoint_every
+        self.accelerator = accelerator
 
     def _encode_targets(self, y, warm):
         import torch
@@ -210,6 +212,7 @@ class RNNClassifier(_RecurrentClassifier):
         warm_start=False,
         checkpoint_dir=None,
         checkpoint_every=10,
+        accelerator=None,
     ):
         super().__init__(
             hidden_size=hidden_size,
@@ -237,6 +240,7 @@ class RNNClassifier(_RecurrentClassifier):
             warm_start=warm_start,
             checkpoint_dir=checkpoint_dir,
             checkpoint_every=checkpoint_every,
+            accelerator=accelerator,
         )
         self.nonlinearity = nonlinearity
 

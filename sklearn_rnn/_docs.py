@@ -87,6 +87,12 @@ checkpoint_dir : str, path-like or None, default=None
     of another fit is an error rather than being overwritten.
 checkpoint_every : int, default=10
     Epochs between checkpoints.
+accelerator : accelerate.Accelerator or None, default=None
+    Train through Hugging Face Accelerate (skorch's ``AccelerateMixin``):
+    data-parallel on several GPUs or machines when the script is started with
+    ``accelerate launch --num_processes N script.py``, with the Accelerator's
+    mixed precision and gradient accumulation. The Accelerator places the model,
+    so ``device`` is not used for training. None trains in this process only.
 """
 
 COMMON_ATTRIBUTES = """\

@@ -72,6 +72,13 @@ def _encode_params(estimator):
             if not all(_is_json_scalar(key) for key in value):
                 raise TypeError("class_weight keys must be str, int, float or bool to save.")
             value = {"items": [[_plain(k), float(v)] for k, v in value.items()]}
+        elif name == "accelerator" and value is not None:
+            warnings.warn(
+                "accelerator is a training-time object that the safe format cannot "
+                "store; it is saved as None. The fitted weights are saved unchanged.",
+                UserWarning,
+            )
+            value = None
         elif name == "random_state" and not _is_json_scalar(value):
             warnings.warn(
                 "random_state is a RandomState instance, which the safe format cannot "

@@ -72,6 +72,7 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
         warm_start=False,
         checkpoint_dir=None,
         checkpoint_every=10,
+        accelerator=None,
     ):
         self.hidden_size = hidden_size
         self.num_layers = num_layers
@@ -97,6 +98,7 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
         self.warm_start = warm_start
         self.checkpoint_dir = checkpoint_dir
         self.checkpoint_every = checkpoint_every
+        self.accelerator = accelerator
         self.scale_targets = scale_targets
 
     def _encode_targets(self, y, warm):
@@ -203,6 +205,7 @@ class RNNRegressor(_RecurrentRegressor):
         warm_start=False,
         checkpoint_dir=None,
         checkpoint_every=10,
+        accelerator=None,
     ):
         super().__init__(
             hidden_size=hidden_size,
@@ -230,6 +233,7 @@ class RNNRegressor(_RecurrentRegressor):
             warm_start=warm_start,
             checkpoint_dir=checkpoint_dir,
             checkpoint_every=checkpoint_every,
+            accelerator=accelerator,
         )
         self.nonlinearity = nonlinearity
 
