@@ -272,8 +272,9 @@ class BaseRecurrentEstimator(BaseEstimator):
         # Windows over one series: the series' statistics, without materialising windows.
         steps = X.reshape(-1, X.shape[2]) if structure is None else structure[0]
         if self.scale_inputs:
-            mean = steps.mean(axis=0, dtype=np.float64)
-            scale = steps.std(axis=0, dtype=np.float64)
+            with np.errstate(over="ignore"):  # overflow is reported below, as an error
+                mean = steps.mean(axis=0, dtype=np.float64)
+                scale = steps.std(axis=0, dtype=np.float64)
             # Constant features are centred, not divided by zero.
             scale[scale < 10 * np.finfo(np.float64).eps] = 1.0
             if not (np.isfinite(mean).all() and np.isfinite(scale).all()):

@@ -113,8 +113,9 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
         if not warm:
             self.n_outputs_ = y.shape[1]
             if self.scale_targets:
-                self.target_mean_ = y.mean(axis=0)
-                scale = y.std(axis=0)
+                with np.errstate(over="ignore"):  # overflow is reported below, as an error
+                    self.target_mean_ = y.mean(axis=0)
+                    scale = y.std(axis=0)
                 scale[scale < 10 * np.finfo(np.float64).eps] = 1.0
                 if not (np.isfinite(self.target_mean_).all() and np.isfinite(scale).all()):
                     raise ValueError(

@@ -7,9 +7,10 @@ recognise such views and gather each batch's windows from the series.
 
 from numbers import Integral
 
+import sys
+
 import joblib
 import numpy as np
-import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -56,11 +57,13 @@ def _select_columns(values, positions):
 def _as_float_table(series):
     """A 2D float array view of ``series``, its column labels and its index."""
     index = None
-    if isinstance(series, pd.Series):
+    # pandas is only imported by callers that pass pandas objects: no import cost here.
+    pd = sys.modules.get("pandas")
+    if pd is not None and isinstance(series, pd.Series):
         columns = [series.name if series.name is not None else 0]
         index = series.index
         values = series.to_numpy()[:, np.newaxis]
-    elif isinstance(series, pd.DataFrame):
+    elif pd is not None and isinstance(series, pd.DataFrame):
         columns = list(series.columns)
         index = series.index
         values = series.to_numpy()
@@ -192,6 +195,8 @@ def make_windows(series, window_size, horizon=1, step=1, *, targets=None, featur
 
     if index is None:
         return X, y
+    import pandas as pd
+
     target_index = index[window_size : window_size + (n_windows - 1) * step + 1 : step]
     names = [columns[p] for p in target_positions]
     if y.ndim == 1:

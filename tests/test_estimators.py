@@ -583,3 +583,16 @@ def test_unusable_values_are_errors_not_silent_garbage():
     )
     with pytest.raises(ValueError, match="MultiIndex"):
         LSTMRegressor(max_epochs=1).fit(frame, np.arange(6.0))
+
+
+def test_importing_the_package_is_cheap():
+    import subprocess
+    import sys
+
+    # torch and skorch load when a model is first fitted or loaded, not on import.
+    code = (
+        "import sys, sklearn_rnn; "
+        "print(sorted(m for m in ('torch', 'skorch', 'safetensors') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
