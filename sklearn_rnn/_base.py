@@ -18,6 +18,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from ._data import (
+    RaggedSequences,
     seed_from_random_state,
     validate_fit_data,
     validate_predict_data,
@@ -268,9 +269,12 @@ class BaseRecurrentEstimator(BaseEstimator):
         return self
 
     def _fit_input_scaling(self, X):
-        structure = window_structure(X)
-        # Windows over one series: the series' statistics, without materialising windows.
-        steps = X.reshape(-1, X.shape[2]) if structure is None else structure[0]
+        if isinstance(X, RaggedSequences):
+            steps = X.values
+        else:
+            structure = window_structure(X)
+            # Windows over one series: the series' statistics, without materialising windows.
+            steps = X.reshape(-1, X.shape[2]) if structure is None else structure[0]
         if self.scale_inputs:
             with np.errstate(over="ignore"):  # overflow is reported below, as an error
                 mean = steps.mean(axis=0, dtype=np.float64)
@@ -283,24 +287,29 @@ class BaseRecurrentEstimator(BaseEstimator):
                     "deviation overflows float64. Rescale X before fitting."
                 )
         else:
-            mean = np.zeros(X.shape[2])
-            scale = np.ones(X.shape[2])
+            mean = np.zeros(steps.shape[1])
+            scale = np.ones(steps.shape[1])
         self.input_mean_ = mean
         self.input_scale_ = scale
 
     def _make_dataset(self, X, y=None):
         """Scaled float32 tensors of validated ``X`` (and ``y``) as a torch dataset.
 
-        Windows over one series keep the series alone and are gathered per batch.
+        Windows over one series keep the series alone and are gathered per batch;
+        ragged sequences stay end to end and are padded per batch.
         """
         import torch
 
-        from ._batches import SequenceDataset, WindowDataset
+        from ._batches import RaggedDataset, SequenceDataset, WindowDataset
 
         def scaled(values):
             values = (values - self.input_mean_) / self.input_scale_
             return torch.from_numpy(np.ascontiguousarray(values, dtype=np.float32))
 
+        if isinstance(X, RaggedSequences):
+            return RaggedDataset(
+                scaled(X.values), torch.from_numpy(X.offsets), torch.from_numpy(X.lengths), y
+            )
         structure = window_structure(X)
         if structure is None:
             return SequenceDataset(scaled(X), y)
@@ -432,10 +441,10 @@ class BaseRecurrentEstimator(BaseEstimator):
     def _forward(self, X):
         """Network outputs for ``X``, as a float64 array."""
         import torch
+        from skorch import NeuralNet
+        from skorch.utils import to_tensor
 
         from ._batches import prediction_batches
-
-        from skorch import NeuralNet
 
         X = validate_predict_data(self, X)
         dataset = self._make_dataset(X)
@@ -443,10 +452,14 @@ class BaseRecurrentEstimator(BaseEstimator):
         # NeuralNet's own step on purpose: an accelerated net's would gather the
         # outputs of every process, and each process predicts its own inputs.
         outputs = [
-            NeuralNet.evaluation_step(self.net_, (batch.to(device), None)).to("cpu")
+            NeuralNet.evaluation_step(self.net_, (to_tensor(batch, device), None)).to("cpu")
             for batch in prediction_batches(dataset, self.batch_size)
         ]
-        return torch.cat(outputs)[: len(dataset)].numpy().astype(np.float64)
+        outputs = torch.cat(outputs)[: len(dataset)]
+        order = dataset.prediction_order()
+        if order is not None:
+            outputs = outputs[torch.argsort(order)]
+        return outputs.numpy().astype(np.float64)
 
     def save(self, path):
         """Save the fitted estimator to the directory ``path``, safely.

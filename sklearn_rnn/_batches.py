@@ -12,6 +12,17 @@ import torch
 from torch.utils.data import Dataset
 
 
+def _plain_batch_indices(n_samples, batch_size, shuffle):
+    """Slices in order, or chunks of a new random permutation (torch's global RNG)."""
+    if not shuffle:
+        for start in range(0, n_samples, batch_size):
+            yield slice(start, min(start + batch_size, n_samples))
+        return
+    order = torch.randperm(n_samples)
+    for start in range(0, n_samples, batch_size):
+        yield order[start : start + batch_size]
+
+
 class SequenceDataset(Dataset):
     """Tensors of a whole data set, indexed in batches.
 
@@ -34,6 +45,14 @@ class SequenceDataset(Dataset):
     def __getitems__(self, indices):
         # A DataLoader hands the whole batch's indices over at once: one gather.
         return self[torch.as_tensor(indices)]
+
+    def batch_indices(self, batch_size, shuffle):
+        """The index of every batch of an epoch."""
+        return _plain_batch_indices(len(self), batch_size, shuffle)
+
+    def prediction_order(self):
+        """The order to predict samples in (None: as given)."""
+        return None
 
     def subset(self, index):
         """The samples at ``index`` (a slice or an index tensor) as a new dataset."""
@@ -71,12 +90,80 @@ class WindowDataset(Dataset):
     def __getitems__(self, indices):
         return self[torch.as_tensor(indices)]
 
+    batch_indices = SequenceDataset.batch_indices
+    prediction_order = SequenceDataset.prediction_order
+
     def subset(self, index):
         """The windows at ``index`` (a slice or an index tensor) as a new dataset."""
         return WindowDataset(
             self.series,
             self.starts[index],
             len(self.offsets),
+            None if self.y is None else self.y[index],
+        )
+
+
+class RaggedDataset(Dataset):
+    """Sequences of different lengths, stored end to end, batched by length.
+
+    A batch is padded to its longest sequence and handed to the network with
+    the lengths, which it packs, so padding never reaches a result.
+
+    Parameters
+    ----------
+    values : torch.Tensor of shape (total_timesteps, n_features)
+    offsets : torch.Tensor of shape (n_samples,), int64
+        Row of ``values`` where each sequence starts.
+    lengths : torch.Tensor of shape (n_samples,), int64
+    y : torch.Tensor of shape (n_samples, ...) or None
+    """
+
+    def __init__(self, values, offsets, lengths, y=None):
+        self.values = values
+        self.offsets = offsets
+        self.lengths = lengths
+        self.y = y
+
+    def __len__(self):
+        return self.lengths.shape[0]
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            index = torch.arange(len(self))[index]
+        lengths = self.lengths[index]
+        steps = torch.arange(int(lengths.max()))
+        valid = steps < lengths.unsqueeze(1)
+        rows = torch.where(valid, self.offsets[index].unsqueeze(1) + steps, 0)
+        X = self.values[rows] * valid.unsqueeze(2)
+        return {"X": X, "lengths": lengths}, (None if self.y is None else self.y[index])
+
+    def __getitems__(self, indices):
+        return self[torch.as_tensor(indices)]
+
+    def batch_indices(self, batch_size, shuffle):
+        """Batches of similar lengths, so little time goes into padding.
+
+        When shuffling, ties in length are broken at random and the batches
+        come in a random order.
+        """
+        n_samples = len(self)
+        order = torch.randperm(n_samples) if shuffle else torch.arange(n_samples)
+        order = order[torch.argsort(self.lengths[order], stable=True)]
+        batches = [order[start : start + batch_size] for start in range(0, n_samples, batch_size)]
+        if shuffle:
+            batches = [batches[i] for i in torch.randperm(len(batches)).tolist()]
+        return iter(batches)
+
+    def prediction_order(self):
+        """Samples sorted by length, so prediction batches are little padded."""
+        return torch.argsort(self.lengths, stable=True)
+
+    def subset(self, index):
+        """The sequences at ``index`` (a slice or an index tensor) as a new dataset."""
+        return RaggedDataset(
+            self.values,
+            self.offsets[index],
+            self.lengths[index],
             None if self.y is None else self.y[index],
         )
 
@@ -105,11 +192,8 @@ class BatchIterator:
         return math.ceil(len(self.dataset) / self.batch_size)
 
     def __iter__(self):
-        n_samples = len(self.dataset)
-        order = torch.randperm(n_samples) if self.shuffle else None
-        for start in range(0, n_samples, self.batch_size):
-            stop = min(start + self.batch_size, n_samples)
-            yield self.dataset[slice(start, stop) if order is None else order[start:stop]]
+        for index in self.dataset.batch_indices(self.batch_size, self.shuffle):
+            yield self.dataset[index]
 
 
 class ValidationSplit:
@@ -171,22 +255,33 @@ def prediction_batches(dataset, batch_size):
     """The inputs of ``dataset`` in batches whose row counts are multiples of 16.
 
     The batch size is ``batch_size`` rounded up to a multiple of 16; the last
-    batch is padded with zero rows, which the caller drops from the outputs.
+    batch is padded with zero rows (length-1 sequences for ragged data), which
+    the caller drops from the outputs. Samples come in
+    ``dataset.prediction_order()``.
 
     Parameters
     ----------
-    dataset : SequenceDataset or WindowDataset
+    dataset : SequenceDataset, WindowDataset or RaggedDataset
     batch_size : int
 
     Yields
     ------
-    batch : torch.Tensor of shape (n_rows, n_timesteps, n_features)
+    batch : torch.Tensor of shape (n_rows, n_timesteps, n_features), or a dict
+        of such a tensor ``"X"`` and the ``"lengths"``
     """
     multiple = PREDICTION_ROW_MULTIPLE
     batch_size = -(-batch_size // multiple) * multiple
+    order = dataset.prediction_order()
     for start in range(0, len(dataset), batch_size):
-        batch, _ = dataset[start : start + batch_size]
-        missing = -batch.shape[0] % multiple
+        index = slice(start, start + batch_size) if order is None else order[start : start + batch_size]
+        batch, _ = dataset[index]
+        inputs = batch["X"] if isinstance(batch, dict) else batch
+        missing = -inputs.shape[0] % multiple
         if missing:
-            batch = torch.cat([batch, batch.new_zeros((missing,) + batch.shape[1:])])
+            padding = inputs.new_zeros((missing,) + inputs.shape[1:])
+            if isinstance(batch, dict):
+                lengths = torch.cat([batch["lengths"], batch["lengths"].new_ones(missing)])
+                batch = {"X": torch.cat([inputs, padding]), "lengths": lengths}
+            else:
+                batch = torch.cat([inputs, padding])
         yield batch

@@ -17,14 +17,48 @@ _LAYOUT_HELP = (
 )
 
 
+class RaggedSequences:
+    """Sequences of different lengths, stored end to end.
+
+    Parameters
+    ----------
+    values : ndarray of shape (total_timesteps, n_features)
+        Every sequence's rows, one sequence after the other.
+    lengths : ndarray of shape (n_samples,), int64
+        Time steps per sequence, each at least 1.
+    """
+
+    def __init__(self, values, lengths):
+        self.values = values
+        self.lengths = lengths
+        self.offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+
+    def __len__(self):
+        return len(self.lengths)
+
+
+def _is_long_frame(X):
+    return hasattr(X, "iloc") and getattr(X.index, "nlevels", 1) > 1
+
+
+def _is_ragged_list(X):
+    """A list of sequences NumPy cannot stack: different lengths or feature counts."""
+    if not isinstance(X, (list, tuple)) or len(X) == 0:
+        return False
+    try:
+        shapes = {np.shape(sequence) for sequence in X}
+    except ValueError:  # an element is itself a ragged nested list
+        return False
+    return len(shapes) > 1 and all(len(shape) in (1, 2) for shape in shapes)
+
+
 def _input_ndim(X):
-    """Number of dimensions of ``X`` without converting it (tables count as 2D)."""
-    if hasattr(X, "index") and getattr(X.index, "nlevels", 1) > 1:
-        raise ValueError(
-            "X is a DataFrame with a MultiIndex, the long (instance, time) layout, which "
-            "this version does not read. Pass a 3D array (n_samples, n_timesteps, "
-            "n_features) or a wide DataFrame with one univariate sequence per row."
-        )
+    """Number of dimensions of ``X`` without converting it (tables count as 2D).
+
+    Ragged lists and long (instance, time) DataFrames count as 3D.
+    """
+    if _is_long_frame(X) or _is_ragged_list(X):
+        return 3
     if sp.issparse(X) or hasattr(X, "iloc"):
         return 2
     ndim = getattr(X, "ndim", None)
@@ -34,9 +68,73 @@ def _input_ndim(X):
         return np.asarray(X).ndim
     except ValueError as exc:
         raise ValueError(
-            "X could not be read as an array: its sequences seem to have different "
-            f"lengths or shapes. All sequences must have the same length. {_LAYOUT_HELP}"
+            "X could not be read as an array of sequences: its sequences have "
+            f"inconsistent shapes. {_LAYOUT_HELP}"
         ) from exc
+
+
+def _long_frame_sequences(frame):
+    """Split a DataFrame indexed by (instance, time) into one array per instance."""
+    instances = frame.index.get_level_values(0)
+    codes, uniques = instances.factorize()
+    starts = np.flatnonzero(np.diff(codes, prepend=-1))
+    if len(starts) != len(uniques):
+        raise ValueError(
+            "X is a long DataFrame indexed by (instance, time), but the rows of an "
+            "instance are not contiguous. Sort it first: X.sort_index()."
+        )
+    lengths = np.diff(np.append(starts, len(codes)))
+    return frame.to_numpy(), lengths
+
+
+def validate_ragged(estimator, X, *, reset):
+    """Validate sequences of different lengths into a RaggedSequences.
+
+    ``X`` is a list of arrays of shape (n_timesteps_i, n_features) (or
+    (n_timesteps_i,) for univariate sequences), or a DataFrame indexed by
+    (instance, time) with one column per feature.
+    """
+    name = type(estimator).__name__
+    if _is_long_frame(X):
+        columns = np.asarray(X.columns, dtype=object)
+        values, lengths = _long_frame_sequences(X)
+        names = columns if all(isinstance(c, str) for c in columns) else None
+    else:
+        names = None
+        arrays = [np.asarray(sequence) for sequence in X]
+        for i, sequence in enumerate(arrays):
+            if sequence.ndim not in (1, 2):
+                raise ValueError(
+                    f"Sequence {i} of X has {sequence.ndim} dimensions; each sequence must "
+                    "be 2D (n_timesteps, n_features) or 1D (n_timesteps,)."
+                )
+        arrays = [a[:, np.newaxis] if a.ndim == 1 else a for a in arrays]
+        n_features = {a.shape[1] for a in arrays}
+        if len(n_features) > 1:
+            raise ValueError(
+                f"The sequences of X have different numbers of features: {sorted(n_features)}. "
+                "Every sequence needs the same features."
+            )
+        lengths = np.array([a.shape[0] for a in arrays], dtype=np.int64)
+        values = np.concatenate(arrays) if arrays else np.empty((0, 0))
+    empty = np.flatnonzero(lengths == 0)
+    if len(empty):
+        raise ValueError(f"Sequence {empty[0]} of X has 0 time steps; each needs at least one.")
+    values = check_array(
+        values, dtype=FLOAT_DTYPES, estimator=estimator, input_name="X", ensure_min_samples=1
+    )
+    if reset:
+        estimator.n_features_in_ = values.shape[1]
+        if names is not None:
+            estimator.feature_names_in_ = names
+        elif hasattr(estimator, "feature_names_in_"):
+            del estimator.feature_names_in_
+    elif values.shape[1] != estimator.input_size_:
+        raise ValueError(
+            f"X has {values.shape[1]} features per time step, but {name} is expecting "
+            f"{estimator.input_size_} features per time step as input."
+        )
+    return RaggedSequences(values, lengths.astype(np.int64))
 
 
 def _check_ndim(X, ndim):
@@ -68,6 +166,18 @@ def validate_fit_data(estimator, X, y, *, multi_output, y_numeric):
     """
     ndim = _input_ndim(X)
     _check_ndim(X, ndim)
+    if _is_long_frame(X) or _is_ragged_list(X):
+        sequences = validate_ragged(estimator, X, reset=True)
+        y = check_X_y(
+            np.empty((len(sequences), 1)),
+            y,
+            multi_output=multi_output,
+            y_numeric=y_numeric,
+            estimator=estimator,
+        )[1]
+        estimator.input_ndim_ = 3
+        estimator.input_size_ = sequences.values.shape[1]
+        return sequences, y
     if ndim == 3:
         X, y = check_X_y(
             X,
@@ -114,6 +224,8 @@ def validate_predict_data(estimator, X):
     ndim = _input_ndim(X)
     _check_ndim(X, ndim)
     name = type(estimator).__name__
+    if _is_long_frame(X) or _is_ragged_list(X):
+        return validate_ragged(estimator, X, reset=False)
     if ndim == 3:
         X = check_array(
             X, allow_nd=True, dtype=FLOAT_DTYPES, estimator=estimator, input_name="X"
@@ -160,6 +272,8 @@ def window_structure(X):
         ``series``, a read-only view of shape (n_rows, n_features), and the
         window step; None when ``X`` is not such a view.
     """
+    if not isinstance(X, np.ndarray):
+        return None
     n_samples, n_timesteps, n_features = X.shape
     sample_stride, step_stride, feature_stride = X.strides
     if n_samples < 2 or n_timesteps < 2 or step_stride <= 0 or sample_stride <= 0:

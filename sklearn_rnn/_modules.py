@@ -24,13 +24,16 @@ class AttentionPooling(nn.Module):
         self.project = nn.Linear(n_features, n_features)
         self.score = nn.Linear(n_features, 1, bias=False)
 
-    def forward(self, outputs):
+    def forward(self, outputs, mask=None):
         """Pool ``outputs`` of shape (batch, time, features).
 
+        ``mask`` (batch, time) marks the real time steps of padded sequences.
         Returns the pooled tensor of shape (batch, features) and the weights
         of shape (batch, time).
         """
         scores = self.score(torch.tanh(self.project(outputs))).squeeze(-1)
+        if mask is not None:
+            scores = scores.masked_fill(~mask, float("-inf"))
         weights = torch.softmax(scores, dim=1)
         pooled = torch.bmm(weights.unsqueeze(1), outputs).squeeze(1)
         return pooled, weights
@@ -101,28 +104,60 @@ class RecurrentNetwork(nn.Module):
         )
         self.head = nn.Linear(hidden_size * n_directions, output_size)
 
-    def encode(self, X):
+    def encode(self, X, lengths=None):
         """Encode ``X`` of shape (batch, time, input_size) into (batch, features).
+
+        ``lengths`` (batch,), when given, are the true lengths of zero-padded
+        sequences; padding changes no result. Bidirectional networks pack the
+        sequences, so the backward pass starts at each true end; a forward-only
+        network reads each sequence's outputs up to its true end.
 
         Returns the pooled vector and the attention weights (or None).
         """
-        outputs, _ = self.rnn(X)
+        if lengths is None or not self.bidirectional:
+            # A forward pass never reads the padding after a sequence's end before
+            # reaching it, so its outputs up to the true end are exact, and the fused
+            # kernel is much faster than a packed pass on the CPU.
+            outputs, _ = self.rnn(X)
+        else:
+            packed = nn.utils.rnn.pack_padded_sequence(
+                X, lengths.cpu(), batch_first=True, enforce_sorted=False
+            )
+            outputs, _ = self.rnn(packed)
+            outputs, _ = nn.utils.rnn.pad_packed_sequence(
+                outputs, batch_first=True, total_length=X.shape[1]
+            )
+        mask = None
+        if lengths is not None:
+            steps = torch.arange(X.shape[1], device=X.device)
+            mask = steps.unsqueeze(0) < lengths.to(X.device).unsqueeze(1)
         weights = None
         if self.pooling == "last":
-            if self.bidirectional:
+            if lengths is None:
                 forward_last = outputs[:, -1, : self.hidden_size]
-                backward_last = outputs[:, 0, self.hidden_size :]
-                pooled = torch.cat([forward_last, backward_last], dim=1)
             else:
-                pooled = outputs[:, -1]
+                last = (lengths.to(X.device) - 1).view(-1, 1, 1)
+                forward_last = outputs.gather(
+                    1, last.expand(-1, 1, outputs.shape[2])
+                ).squeeze(1)[:, : self.hidden_size]
+            if self.bidirectional:
+                # The backward pass ends at the first step, having read the whole sequence.
+                pooled = torch.cat([forward_last, outputs[:, 0, self.hidden_size :]], dim=1)
+            else:
+                pooled = forward_last
         elif self.pooling == "mean":
-            pooled = outputs.mean(dim=1)
+            if mask is None:
+                pooled = outputs.mean(dim=1)
+            else:
+                pooled = (outputs * mask.unsqueeze(2)).sum(dim=1) / mask.sum(dim=1, keepdim=True)
         elif self.pooling == "max":
+            if mask is not None:
+                outputs = outputs.masked_fill(~mask.unsqueeze(2), float("-inf"))
             pooled = outputs.amax(dim=1)
         else:
-            pooled, weights = self.attention(outputs)
+            pooled, weights = self.attention(outputs, mask)
         return pooled, weights
 
-    def forward(self, X):
-        pooled, _ = self.encode(X)
+    def forward(self, X, lengths=None):
+        pooled, _ = self.encode(X, lengths)
         return self.head(pooled)

@@ -577,11 +577,12 @@ def test_unusable_values_are_errors_not_silent_garbage():
         LSTMRegressor(max_epochs=1).fit(X, y * 1e200)
     with pytest.raises(TypeError, match="callbacks must be a list of skorch callbacks"):
         LSTMRegressor(max_epochs=1, callbacks=[1]).fit(X, y)
+    # A long (instance, time) frame holds one sample per instance, not per row.
     frame = pd.DataFrame(
         {"value": np.arange(6.0)},
         index=pd.MultiIndex.from_product([[0, 1], [0, 1, 2]], names=["instance", "time"]),
     )
-    with pytest.raises(ValueError, match="MultiIndex"):
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
         LSTMRegressor(max_epochs=1).fit(frame, np.arange(6.0))
 
 

@@ -78,3 +78,16 @@ def test_speed_benchmark_runs_in_fast_mode():
     assert result.returncode == 0, result.stderr
     for contender in ("hand-written loop", "sklearn-rnn (same work)", "skorch default"):
         assert contender in result.stdout
+
+
+def test_ragged_speed_benchmark_runs_in_fast_mode():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "ragged_speed.py"), "--fast", "--repeats", "1",
+         "--threads", "1"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=SCRIPT_ENV,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "speed-up:" in result.stdout

@@ -37,9 +37,18 @@ FIT_CASES = {
     "strings in X": (np.full(X3.shape, "abc"), y_reg, ValueError, "could not convert string to float"),
     "complex X": (X3 + 1j, y_reg, ValueError, "Complex data not supported"),
     "sparse X": (sp.csr_matrix(X3[:, :, 0]), y_reg, TypeError, "Sparse data was passed"),
-    "ragged list": ([np.zeros((5, 2)), np.zeros((4, 2))], y_reg[:2], ValueError, "different lengths"),
-    "an empty sequence": ([np.zeros((5, 2)), np.zeros((0, 2))], y_reg[:2], ValueError, "different"),
-    "ragged features": ([np.zeros((5, 2)), np.zeros((5, 3))], y_reg[:2], ValueError, "different"),
+    "an empty sequence": (
+        [np.zeros((5, 2)), np.zeros((0, 2))], y_reg[:2], ValueError, "Sequence 1 of X has 0 time"
+    ),
+    "ragged features": (
+        [np.zeros((5, 2)), np.zeros((5, 3))], y_reg[:2], ValueError, "different numbers of features"
+    ),
+    "3D sequence in a list": (
+        [np.zeros((5, 2)), np.zeros((4, 2, 1))], y_reg[:2], ValueError, "inconsistent shapes"
+    ),
+    "ragged list, y too short": (
+        [np.zeros((5, 2)), np.zeros((4, 2))], y_reg[:3], ValueError, "inconsistent numbers"
+    ),
     "string y (regressor)": (X3, np.array(["a"] * 12), ValueError, "could not convert"),
 }
 

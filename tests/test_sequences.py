@@ -1,0 +1,95 @@
+"""Variable-length sequences: ragged lists and long (instance, time) DataFrames."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from sklearn_rnn import GRURegressor, LSTMClassifier, RNNClassifier
+
+rng = np.random.RandomState(0)
+SEQUENCES = [rng.normal(size=(rng.randint(3, 30), 2)) for _ in range(80)]
+LABELS = np.array([int(s[:, 0].mean() > 0) for s in SEQUENCES])
+MEANS = np.array([s[:, 1].mean() for s in SEQUENCES])
+
+
+def long_frame(sequences):
+    parts = [
+        pd.DataFrame(s, columns=["a", "b"]).assign(instance=i, time=np.arange(len(s)))
+        for i, s in enumerate(sequences)
+    ]
+    return pd.concat(parts).set_index(["instance", "time"])
+
+
+@pytest.mark.parametrize("pooling", ["last", "mean", "max", "attention"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_padding_never_changes_a_prediction(pooling, bidirectional):
+    clf = LSTMClassifier(
+        hidden_size=6, max_epochs=3, pooling=pooling, bidirectional=bidirectional, random_state=0
+    ).fit(SEQUENCES, LABELS)
+    together = clf.predict_proba(SEQUENCES)
+    alone = np.vstack([clf.predict_proba(s[np.newaxis]) for s in SEQUENCES])
+    with_a_longer_one = np.vstack(
+        [clf.predict_proba([s, np.zeros((60, 2))])[:1] for s in SEQUENCES[:10]]
+    )
+    # Same up to float rounding: other batch sizes run other matrix kernels.
+    np.testing.assert_allclose(together, alone, atol=1e-5)
+    np.testing.assert_allclose(together[:10], with_a_longer_one, atol=1e-5)
+
+
+def test_last_pooling_reads_each_sequence_at_its_true_end():
+    from sklearn_rnn._modules import RecurrentNetwork
+
+    torch.manual_seed(0)
+    net = RecurrentNetwork(input_size=1, output_size=1, cell="gru", hidden_size=4)
+    short = torch.randn(1, 3, 1)
+    padded = torch.cat([short, torch.full((1, 5, 1), 7.0)], dim=1)
+    alone, _ = net.encode(short)
+    packed, _ = net.encode(padded, torch.tensor([3]))
+    torch.testing.assert_close(alone, packed)
+
+
+def test_long_dataframe_equals_the_list_of_arrays():
+    frame = long_frame(SEQUENCES)
+    from_frame = GRURegressor(hidden_size=6, max_epochs=5, random_state=0).fit(frame, MEANS)
+    from_list = GRURegressor(hidden_size=6, max_epochs=5, random_state=0).fit(SEQUENCES, MEANS)
+    np.testing.assert_array_equal(from_frame.predict(frame), from_list.predict(SEQUENCES))
+    assert list(from_frame.feature_names_in_) == ["a", "b"]
+    assert from_list.n_features_in_ == 2 and not hasattr(from_list, "feature_names_in_")
+    shuffled = frame.sample(frac=1.0, random_state=0)
+    with pytest.raises(ValueError, match="not contiguous"):
+        from_frame.predict(shuffled)
+
+
+def test_ragged_sequences_are_learnt():
+    reg = GRURegressor(hidden_size=16, pooling="mean", random_state=0).fit(SEQUENCES, MEANS)
+    assert reg.score(SEQUENCES, MEANS) > 0.8
+    clf = RNNClassifier(hidden_size=16, random_state=0).fit(SEQUENCES, LABELS)
+    assert clf.score(SEQUENCES, LABELS) > 0.8
+
+
+def test_univariate_ragged_sequences_and_dense_input_after_ragged_fit():
+    univariate = [s[:, 0] for s in SEQUENCES]
+    clf = LSTMClassifier(hidden_size=6, max_epochs=3, random_state=0).fit(univariate, LABELS)
+    assert clf.input_size_ == 1
+    assert clf.predict(univariate).shape == (80,)
+    equal_length = np.stack([s[:3] for s in univariate])
+    assert clf.predict(equal_length).shape == (80,)  # 2D univariate sequences
+    with pytest.raises(ValueError, match="2 features per time step, but LSTMClassifier"):
+        clf.predict(SEQUENCES)
+
+
+def test_training_batches_group_sequences_of_similar_length():
+    from sklearn_rnn._batches import RaggedDataset
+
+    lengths = torch.tensor([len(s) for s in SEQUENCES])
+    offsets = torch.cumsum(lengths, 0) - lengths
+    dataset = RaggedDataset(torch.zeros(int(lengths.sum()), 2), offsets, lengths)
+    torch.manual_seed(0)
+    batches = list(dataset.batch_indices(16, shuffle=True))
+    assert sorted(torch.cat(batches).tolist()) == list(range(80))
+    spans = [int(lengths[b].max() - lengths[b].min()) for b in batches]
+    random_spans = [int(lengths[b].max() - lengths[b].min()) for b in torch.randperm(80).split(16)]
+    assert sum(spans) < sum(random_spans) / 2
+    X, _ = dataset[batches[0]]
+    assert X["X"].shape == (16, int(lengths[batches[0]].max()), 2)
