@@ -5,6 +5,7 @@ first fitted or loaded, not here.
 """
 
 from ._classifier import GRUClassifier, LSTMClassifier, RNNClassifier
+from ._data import from_channels_first
 from ._persistence import load
 from ._regressor import GRURegressor, LSTMRegressor, RNNRegressor
 from ._windowing import SlidingWindowTransformer, make_windows
@@ -21,5 +22,6 @@ __all__ = [
     "SlidingWindowTransformer",
     "make_windows",
     "__version__",
+    "from_channels_first",
     "load",
 ]

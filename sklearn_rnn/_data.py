@@ -286,3 +286,36 @@ def window_structure(X):
         X, shape=(n_rows, n_features), strides=(step_stride, feature_stride), writeable=False
     )
     return series, step
+
+
+def from_channels_first(X):
+    """Convert sktime/aeon ``(n_samples, n_channels, n_timepoints)`` data to this package's layout.
+
+    sktime's and aeon's ``numpy3D`` format puts the channels before the time
+    points; the estimators here take time steps before features (batch first,
+    as PyTorch's ``batch_first=True`` and Keras do). The two layouts cannot be
+    told apart from the shape alone, so the conversion is explicit.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_channels, n_timepoints)
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_timepoints, n_channels)
+        A view of ``X`` (no copy) with the last two axes swapped.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_rnn import from_channels_first
+    >>> from_channels_first(np.zeros((10, 3, 150))).shape
+    (10, 150, 3)
+    """
+    X = np.asarray(X)
+    if X.ndim != 3:
+        raise ValueError(
+            f"from_channels_first expects a 3D array (n_samples, n_channels, n_timepoints); "
+            f"got {X.ndim} dimensions."
+        )
+    return np.swapaxes(X, 1, 2)

@@ -93,3 +93,14 @@ def test_training_batches_group_sequences_of_similar_length():
     assert sum(spans) < sum(random_spans) / 2
     X, _ = dataset[batches[0]]
     assert X["X"].shape == (16, int(lengths[batches[0]].max()), 2)
+
+
+def test_channels_first_data_from_sktime_is_converted_explicitly():
+    from sklearn_rnn import from_channels_first
+
+    channels_first = rng.normal(size=(6, 3, 20))  # (n_samples, n_channels, n_timepoints)
+    X = from_channels_first(channels_first)
+    assert X.shape == (6, 20, 3) and np.shares_memory(X, channels_first)
+    np.testing.assert_array_equal(X[2, 5], channels_first[2, :, 5])
+    with pytest.raises(ValueError, match="expects a 3D array"):
+        from_channels_first(np.zeros((6, 20)))
