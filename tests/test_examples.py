@@ -16,6 +16,19 @@ EXAMPLES = ROOT / "examples"
 SCRIPT_ENV = {**os.environ, "MPLBACKEND": "Agg", "SKLEARN_RNN_FAST": "1", "OMP_NUM_THREADS": "1"}
 
 
+def run_script(path, *args):
+    """Run a script in a fresh interpreter; return its standard output."""
+    result = subprocess.run(
+        [sys.executable, str(path), *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=SCRIPT_ENV,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
 def load_example(name):
     spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
@@ -25,14 +38,7 @@ def load_example(name):
 
 @pytest.mark.parametrize("script", sorted(p.name for p in EXAMPLES.glob("*.py")))
 def test_example_runs_as_a_script(script):
-    result = subprocess.run(
-        [sys.executable, str(EXAMPLES / script)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=SCRIPT_ENV,
-    )
-    assert result.returncode == 0, result.stderr
+    run_script(EXAMPLES / script)
 
 
 def test_seed_003_table_is_aligned_and_accurate_at_default_settings():
@@ -54,40 +60,18 @@ def test_seed_000_sine_forecast_beats_the_naive_forecast(tmp_path):
 
 
 def test_window_memory_benchmark_runs_in_fast_mode():
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "window_memory.py"), "--fast", "--threads", "1"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=SCRIPT_ENV,
-    )
-    assert result.returncode == 0, result.stderr
-    assert "X is a view: True" in result.stdout
-    rise = float(result.stdout.split("peak RSS rose by ")[1].split(" MiB")[0])
+    out = run_script(ROOT / "benchmarks" / "window_memory.py", "--fast", "--threads", "1")
+    assert "X is a view: True" in out
+    rise = float(out.split("peak RSS rose by ")[1].split(" MiB")[0])
     assert rise < 100
 
 
 def test_speed_benchmark_runs_in_fast_mode():
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "speed.py"), "--fast", "--repeats", "1", "--threads", "1"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=SCRIPT_ENV,
-    )
-    assert result.returncode == 0, result.stderr
+    out = run_script(ROOT / "benchmarks" / "speed.py", "--fast", "--repeats", "1", "--threads", "1")
     for contender in ("hand-written loop", "sklearn-rnn (same work)", "skorch default"):
-        assert contender in result.stdout
+        assert contender in out
 
 
 def test_ragged_speed_benchmark_runs_in_fast_mode():
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "ragged_speed.py"), "--fast", "--repeats", "1",
-         "--threads", "1"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=SCRIPT_ENV,
-    )
-    assert result.returncode == 0, result.stderr
-    assert "speed-up:" in result.stdout
+    out = run_script(ROOT / "benchmarks" / "ragged_speed.py", "--fast", "--repeats", "1", "--threads", "1")
+    assert "speed-up:" in out
