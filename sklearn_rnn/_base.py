@@ -424,6 +424,8 @@ class BaseRecurrentEstimator(BaseEstimator):
 
     def _record_history(self):
         history = self.net_.history
+        if history and "train_loss" not in history[-1]:
+            history.pop()  # an epoch cut short (skorch ends training on Ctrl-C)
         self.n_iter_ = len(history)
         self.loss_curve_ = [float(loss) for loss in history[:, "train_loss"]]
         self.validation_loss_curve_ = (

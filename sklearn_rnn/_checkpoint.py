@@ -10,6 +10,8 @@ a fit that was never interrupted. Files are written atomically and read with
 import hashlib
 import json
 import os
+import tempfile
+from numbers import Integral
 from pathlib import Path
 
 import joblib
@@ -17,10 +19,17 @@ import torch
 from skorch.callbacks import Callback
 from skorch.history import History
 
-CHECKPOINT_FILE = "checkpoint.pt"
 CHECKPOINT_VERSION = 1
-# Parameters that do not change what a fit computes epoch by epoch.
-_NEUTRAL_PARAMS = {"checkpoint_dir", "checkpoint_every", "verbose", "callbacks", "max_epochs"}
+# Parameters that do not change what a fit computes epoch by epoch. A random_state
+# that is not an int only seeds the fit, and the checkpoint keeps that seed.
+_NEUTRAL_PARAMS = {
+    "checkpoint_dir",
+    "checkpoint_every",
+    "verbose",
+    "callbacks",
+    "max_epochs",
+    "accelerator",
+}
 
 
 def fit_fingerprint(estimator, X, y):
@@ -28,22 +37,22 @@ def fit_fingerprint(estimator, X, y):
     params = {
         name: repr(value)
         for name, value in sorted(estimator.get_params(deep=False).items())
-        if name not in _NEUTRAL_PARAMS and not (name == "random_state" and value is None)
+        if name not in _NEUTRAL_PARAMS
+        and not (name == "random_state" and not isinstance(value, Integral))
     }
     text = json.dumps([type(estimator).__name__, params, joblib.hash((X, y))])
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def read_checkpoint(directory, fingerprint):
-    """The unfinished checkpoint of this fit in ``directory``, or None.
+def checkpoint_path(directory, fingerprint):
+    """One file per fit, so fits that share a directory (the candidates and folds
+    of a parallel search) never write over each other."""
+    return Path(directory) / f"checkpoint-{fingerprint[:20]}.pt"
 
-    Raises
-    ------
-    ValueError
-        If ``directory`` holds an unfinished checkpoint of a different fit,
-        which resuming or overwriting would lose.
-    """
-    path = Path(directory) / CHECKPOINT_FILE
+
+def read_checkpoint(directory, fingerprint):
+    """The unfinished checkpoint of this fit in ``directory``, or None."""
+    path = checkpoint_path(directory, fingerprint)
     if not path.is_file():
         return None
     try:
@@ -54,13 +63,8 @@ def read_checkpoint(directory, fingerprint):
         ) from None
     if state.get("version") != CHECKPOINT_VERSION:
         raise ValueError(f"{path} has an unknown checkpoint version; remove it to start anew.")
-    if state["complete"]:
+    if state["complete"] or state["fingerprint"] != fingerprint:
         return None
-    if state["fingerprint"] != fingerprint:
-        raise ValueError(
-            f"{path} holds an unfinished fit with other parameters or data. Resume it with "
-            "the same estimator and data, or remove it (or pick another checkpoint_dir)."
-        )
     return state
 
 
@@ -98,9 +102,19 @@ class CheckpointEvery(Callback):
             self._write(net, complete=False)
 
     def on_train_end(self, net, **kwargs):
-        self._write(net, complete=True)
+        # skorch also ends training on a KeyboardInterrupt (Ctrl-C): only a fit that
+        # ran out of epochs or was stopped by the schedule is complete. Otherwise the
+        # last epoch-end checkpoint stays, to resume from.
+        finished = len(net.history) >= net.max_epochs or (
+            dict(net.callbacks_)["plateau_schedule"].stopped_
+        )
+        if finished:
+            self._write(net, complete=True)
 
     def _write(self, net, complete):
+        accelerator = getattr(net, "accelerator", None)
+        if accelerator is not None and not accelerator.is_main_process:
+            return  # data-parallel processes hold the same state: one writes it
         cuda = str(net.device).startswith("cuda")
         state = {
             "version": CHECKPOINT_VERSION,
@@ -114,9 +128,14 @@ class CheckpointEvery(Callback):
             "rng_cpu": torch.random.get_rng_state(),
             "rng_cuda": torch.cuda.get_rng_state(torch.device(net.device)) if cuda else None,
         }
-        directory = Path(self.directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        temporary = directory / (CHECKPOINT_FILE + ".tmp")
-        torch.save(state, temporary)
-        # A process killed while writing leaves the previous checkpoint intact.
-        os.replace(temporary, directory / CHECKPOINT_FILE)
+        path = checkpoint_path(self.directory, self.fingerprint)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        try:
+            with os.fdopen(descriptor, "wb") as file:
+                torch.save(state, file)
+            # A process killed while writing leaves the previous checkpoint intact.
+            os.replace(temporary, path)
+        except BaseException:
+            os.unlink(temporary)
+            raise

@@ -12,8 +12,10 @@ from sklearn.utils.validation import check_array, check_X_y, validate_data
 FLOAT_DTYPES = (np.float64, np.float32)
 
 _LAYOUT_HELP = (
-    "Pass a 3D array of shape (n_samples, n_timesteps, n_features), or a 2D array "
-    "of shape (n_samples, n_timesteps) holding univariate sequences."
+    "Pass a 3D array of shape (n_samples, n_timesteps, n_features), a 2D array of "
+    "shape (n_samples, n_timesteps) holding univariate sequences, a list of 2D arrays "
+    "(n_timesteps_i, n_features) of any lengths, or a DataFrame indexed by "
+    "(instance, time)."
 )
 
 
@@ -76,7 +78,7 @@ def _input_ndim(X):
 def _long_frame_sequences(frame):
     """Split a DataFrame indexed by (instance, time) into one array per instance."""
     instances = frame.index.get_level_values(0)
-    codes, uniques = instances.factorize()
+    codes, uniques = instances.factorize(use_na_sentinel=False)
     starts = np.flatnonzero(np.diff(codes, prepend=-1))
     if len(starts) != len(uniques):
         raise ValueError(
@@ -99,6 +101,12 @@ def validate_ragged(estimator, X, *, reset):
         columns = np.asarray(X.columns, dtype=object)
         values, lengths = _long_frame_sequences(X)
         names = columns if all(isinstance(c, str) for c in columns) else None
+        fitted_names = getattr(estimator, "feature_names_in_", None)
+        if not reset and fitted_names is not None and not np.array_equal(names, fitted_names):
+            raise ValueError(
+                f"The columns of X, {list(columns)}, must be the feature names seen in "
+                f"fit, in the same order: {list(fitted_names)}."
+            )
     else:
         names = None
         arrays = [np.asarray(sequence) for sequence in X]

@@ -83,8 +83,8 @@ checkpoint_dir : str, path-like or None, default=None
     Directory where ``fit`` writes a checkpoint every ``checkpoint_every``
     epochs and when it ends. If the directory holds an unfinished checkpoint of
     the same fit (same class, parameters and data), ``fit`` resumes from it and
-    ends with the same weights as an uninterrupted fit; an unfinished checkpoint
-    of another fit is an error rather than being overwritten.
+    ends with the same weights as an uninterrupted fit. Each fit has its own
+    file, so fits sharing the directory never overwrite each other.
 checkpoint_every : int, default=10
     Epochs between checkpoints.
 accelerator : accelerate.Accelerator or None, default=None

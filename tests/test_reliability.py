@@ -224,10 +224,9 @@ def test_a_killed_fit_resumes_to_the_same_weights(tmp_path):
     process = subprocess.Popen([sys.executable, str(script), str(checkpoints)])
     try:
         deadline = time.time() + 120
-        checkpoint = checkpoints / "checkpoint.pt"
-        while not checkpoint.exists() and time.time() < deadline:
+        while not list(checkpoints.glob("checkpoint-*.pt")) and time.time() < deadline:
             time.sleep(0.05)
-        assert checkpoint.exists(), "the fit wrote no checkpoint"
+        (checkpoint,) = checkpoints.glob("checkpoint-*.pt")
         time.sleep(0.4)  # into the next epochs, past the first checkpoint
         process.send_signal(signal.SIGKILL)
     finally:
@@ -251,19 +250,56 @@ def test_a_killed_fit_resumes_to_the_same_weights(tmp_path):
     assert torch.load(checkpoint, weights_only=True)["complete"]
 
 
-def test_an_unfinished_checkpoint_of_another_fit_is_not_overwritten(tmp_path):
-    from sklearn_rnn._checkpoint import CHECKPOINT_FILE
-
-    LSTMRegressor(
-        hidden_size=4, max_epochs=2, random_state=0, checkpoint_dir=tmp_path, checkpoint_every=1
-    ).fit(X, y_reg)
-    state = torch.load(tmp_path / CHECKPOINT_FILE, weights_only=True)
-    state["complete"] = False
-    torch.save(state, tmp_path / CHECKPOINT_FILE)
-    with pytest.raises(ValueError, match="holds an unfinished fit with other parameters"):
-        LSTMRegressor(hidden_size=5, max_epochs=2, random_state=0, checkpoint_dir=tmp_path).fit(
-            X, y_reg
-        )
-    (tmp_path / CHECKPOINT_FILE).write_bytes(b"garbage")
+def test_fits_sharing_a_checkpoint_directory_keep_their_own_files(tmp_path):
+    params = dict(max_epochs=2, random_state=0, checkpoint_dir=tmp_path, checkpoint_every=1)
+    LSTMRegressor(hidden_size=4, **params).fit(X, y_reg)
+    LSTMRegressor(hidden_size=5, **params).fit(X, y_reg)
+    files = sorted(tmp_path.glob("checkpoint-*.pt"))
+    assert len(files) == 2 and not list(tmp_path.glob("*.tmp"))
+    for path in files:
+        path.write_bytes(b"garbage")
     with pytest.raises(ValueError, match="could not be read"):
-        LSTMRegressor(hidden_size=4, max_epochs=2, checkpoint_dir=tmp_path).fit(X, y_reg)
+        LSTMRegressor(hidden_size=4, **params).fit(X, y_reg)
+
+
+def test_an_interrupted_fit_leaves_a_checkpoint_to_resume_from(tmp_path):
+    from skorch.callbacks import Callback
+
+    class InterruptInEpoch(Callback):
+        def on_batch_begin(self, net, training=False, **kwargs):
+            if len(net.history) == 3 and training:
+                raise KeyboardInterrupt  # what Ctrl-C does; skorch ends training quietly
+
+    params = dict(hidden_size=4, max_epochs=6, lr_schedule="constant", n_iter_no_change=10,
+                  random_state=0, checkpoint_dir=tmp_path, checkpoint_every=1)
+    interrupted = LSTMRegressor(callbacks=[InterruptInEpoch()], **params).fit(X, y_reg)
+    assert interrupted.n_iter_ == len(interrupted.loss_curve_) == 2
+    (checkpoint,) = tmp_path.glob("checkpoint-*.pt")
+    assert not torch.load(checkpoint, weights_only=True)["complete"]
+    resumed = LSTMRegressor(**params).fit(X, y_reg)
+    params.pop("checkpoint_dir")
+    uninterrupted = LSTMRegressor(**params).fit(X, y_reg)
+    assert resumed.loss_curve_ == uninterrupted.loss_curve_
+
+
+def test_a_fit_with_an_accelerator_resumes_from_its_checkpoint(tmp_path):
+    accelerate = pytest.importorskip("accelerate")
+    from skorch.callbacks import Callback
+
+    class Crash(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            if len(net.history) == 3:
+                raise RuntimeError("crash")
+
+    params = dict(hidden_size=4, max_epochs=5, lr_schedule="constant", random_state=0,
+                  checkpoint_dir=tmp_path, checkpoint_every=1)
+    with pytest.raises(RuntimeError, match="crash"):
+        LSTMRegressor(
+            accelerator=accelerate.Accelerator(cpu=True), callbacks=[Crash()], **params
+        ).fit(X, y_reg)
+    resumed = LSTMRegressor(accelerator=accelerate.Accelerator(cpu=True), **params).fit(X, y_reg)
+    params.pop("checkpoint_dir")
+    uninterrupted = LSTMRegressor(accelerator=accelerate.Accelerator(cpu=True), **params).fit(
+        X, y_reg
+    )
+    assert resumed.loss_curve_ == uninterrupted.loss_curve_

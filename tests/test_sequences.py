@@ -104,3 +104,17 @@ def test_channels_first_data_from_sktime_is_converted_explicitly():
     np.testing.assert_array_equal(X[2, 5], channels_first[2, :, 5])
     with pytest.raises(ValueError, match="expects a 3D array"):
         from_channels_first(np.zeros((6, 20)))
+
+
+def test_long_dataframe_columns_are_checked_and_nan_instances_kept_apart():
+    frame = long_frame(SEQUENCES[:20])
+    reg = GRURegressor(hidden_size=4, max_epochs=2, random_state=0).fit(frame, MEANS[:20])
+    with pytest.raises(ValueError, match="must be the feature names seen in fit"):
+        reg.predict(frame[["b", "a"]])
+    with pytest.raises(ValueError, match="must be the feature names seen in fit"):
+        reg.predict(frame.rename(columns={"a": "x"}))
+    index = pd.MultiIndex.from_arrays(
+        [[np.nan, np.nan, "a", "a", "a", "b"], [0, 1, 0, 1, 2, 0]], names=["instance", "time"]
+    )
+    odd = pd.DataFrame({"a": np.arange(6.0), "b": np.arange(6.0)}, index=index)
+    assert reg.predict(odd).shape == (3,)
