@@ -15,7 +15,9 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 
 from ._data import (
     RaggedSequences,
@@ -462,6 +464,53 @@ class BaseRecurrentEstimator(BaseEstimator):
         if order is not None:
             outputs = outputs[torch.argsort(order)]
         return outputs.numpy().astype(np.float64)
+
+    @available_if(lambda self: self.pooling == "attention")
+    def attention_weights(self, X):
+        """How much each time step counted in each sequence's prediction.
+
+        Only with ``pooling="attention"``: the softmax weights the attention
+        pooling gives the hidden state of every time step.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features), \
+                (n_samples, n_timesteps), or a list of sequences of any lengths
+            Sequences, laid out as in ``fit``.
+
+        Returns
+        -------
+        weights : ndarray of shape (n_samples, n_timesteps), or a list of arrays
+            of shape (n_timesteps_i,) for sequences of different lengths
+            Non-negative weights that sum to 1 over each sequence's time steps.
+        """
+        import torch
+
+        from ._batches import prediction_batches
+
+        check_is_fitted(self)
+        X = validate_predict_data(self, X)
+        dataset = self._make_dataset(X)
+        module = self.net_.module_
+        device = next(module.parameters()).device
+        module.eval()
+        weights = []
+        with torch.no_grad():
+            for batch in prediction_batches(dataset, self.batch_size):
+                if isinstance(batch, dict):
+                    _, batch_weights = module.encode(batch["X"].to(device), batch["lengths"])
+                    lengths = batch["lengths"].tolist()
+                    weights.extend(w[:n].cpu().numpy() for w, n in zip(batch_weights, lengths))
+                else:
+                    weights.extend(module.encode(batch.to(device))[1].cpu().numpy())
+        weights = [w.astype(np.float64) for w in weights[: len(dataset)]]
+        order = dataset.prediction_order()
+        if order is None:
+            return np.stack(weights)
+        in_input_order = [None] * len(weights)
+        for position, sample in enumerate(order.tolist()):
+            in_input_order[sample] = weights[position]
+        return in_input_order
 
     def save(self, path):
         """Save the fitted estimator to the directory ``path``, safely.

@@ -1,6 +1,7 @@
 """Scale out: Dask and loky grid searches, and Accelerate/DDP training on the CPU."""
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -136,9 +137,12 @@ def test_data_parallel_training_with_two_processes_on_the_cpu(tmp_path):
         env={**os.environ, "OMP_NUM_THREADS": "1"},
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    lines = sorted(line for line in result.stdout.splitlines() if line.startswith("rank="))
-    assert len(lines) == 2
-    fields = [dict(item.split("=") for item in line.split()) for line in lines]
+    # The two processes share stdout, so their reports may run into one line.
+    pattern = r"rank=(\d+) world=(\d+) batches=(\d+) score=(\d+\.\d{4}) weights=(-?\d+\.\d{6})"
+    reports = sorted(re.findall(pattern, result.stdout))
+    assert len(reports) == 2, result.stdout
+    keys = ("rank", "world", "batches", "score", "weights")
+    fields = [dict(zip(keys, report)) for report in reports]
     assert {f["world"] for f in fields} == {"2"}
     # 256 samples in batches of 32 are 8 batches: each process trains on half of them,
     # and gradients are averaged, so both end with the same weights.

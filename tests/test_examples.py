@@ -75,3 +75,10 @@ def test_speed_benchmark_runs_in_fast_mode():
 def test_ragged_speed_benchmark_runs_in_fast_mode():
     out = run_script(ROOT / "benchmarks" / "ragged_speed.py", "--fast", "--repeats", "1", "--threads", "1")
     assert "speed-up:" in out
+
+
+def test_attention_example_finds_the_spike():
+    example = load_example("attention_weights")
+    _, accuracy, weights, on_spike = example.fit_and_read()
+    assert accuracy > 0.95
+    assert on_spike > 5 / weights.shape[1]  # far above uniform attention

@@ -118,3 +118,18 @@ def test_long_dataframe_columns_are_checked_and_nan_instances_kept_apart():
     )
     odd = pd.DataFrame({"a": np.arange(6.0), "b": np.arange(6.0)}, index=index)
     assert reg.predict(odd).shape == (3,)
+
+
+def test_attention_weights_are_readable_after_fitting():
+    # The label is the sign of step 4; attention should concentrate there.
+    X = rng.normal(size=(200, 10, 1))
+    y = (X[:, 4, 0] > 0).astype(int)
+    clf = LSTMClassifier(pooling="attention", hidden_size=16, random_state=0).fit(X, y)
+    weights = clf.attention_weights(X)
+    assert weights.shape == (200, 10)
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0, rtol=1e-5)
+    assert clf.score(X, y) > 0.9
+    ragged = clf.attention_weights([X[0, :7], X[1]])
+    assert [w.shape for w in ragged] == [(7,), (10,)]
+    np.testing.assert_allclose([w.sum() for w in ragged], 1.0, rtol=1e-5)
+    assert not hasattr(LSTMClassifier(pooling="last"), "attention_weights")
