@@ -176,6 +176,7 @@ def validate_fit_data(estimator, X, y, *, multi_output, y_numeric):
     _check_ndim(X, ndim)
     if _is_long_frame(X) or _is_ragged_list(X):
         sequences = validate_ragged(estimator, X, reset=True)
+        # y gets scikit-learn's own checks and messages against one row per sequence.
         y = check_X_y(
             np.empty((len(sequences), 1)),
             y,

@@ -1,7 +1,6 @@
 """Persistence, checkpoint and resume, determinism and threaded prediction."""
 
 import json
-import os
 import pickle
 import signal
 import subprocess
