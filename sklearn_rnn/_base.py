@@ -92,6 +92,36 @@ def _checked_callbacks(callbacks):
     return callbacks or []
 
 
+def flatten_steps(y_true, y_pred, sample_weight=None):
+    """Per-step targets and predictions as one row per time step, for scoring.
+
+    ``y_pred`` is an array (n_samples, n_timesteps, ...) or a list of arrays
+    (n_timesteps_i, ...); ``y_true`` is laid out as in ``fit``. A sequence's
+    sample weight is repeated for each of its steps.
+
+    Returns
+    -------
+    y_true, y_pred : ndarray of shape (total_timesteps,) or (total_timesteps, n_outputs)
+    sample_weight : ndarray of shape (total_timesteps,) or None
+    """
+    if isinstance(y_pred, list):
+        lengths = [len(values) for values in y_pred]
+        y_pred = np.concatenate(y_pred) if y_pred else np.empty(0)
+        y_true = (
+            y_true.to_numpy()
+            if hasattr(y_true, "iloc")
+            else np.concatenate([np.asarray(values) for values in y_true])
+        )
+    else:
+        lengths = [y_pred.shape[1]] * y_pred.shape[0]
+        y_true = np.asarray(y_true)
+        y_pred = y_pred.reshape((-1,) + y_pred.shape[2:])
+    y_true = y_true.reshape(y_pred.shape)
+    if sample_weight is not None:
+        sample_weight = np.repeat(np.asarray(sample_weight, dtype=np.float64), lengths)
+    return y_true, y_pred, sample_weight
+
+
 @contextlib.contextmanager
 def seeded_torch_rng(device, seed):
     """Seed torch's generators for ``device`` only, restoring them afterwards.
@@ -126,8 +156,10 @@ class BaseRecurrentEstimator(BaseEstimator):
 
     Subclasses define ``__init__`` with the hyperparameters listed in
     ``_parameter_constraints``, set ``_cell`` and implement
-    ``_encode_targets(y, warm)``, which returns the target tensor, the number
-    of network outputs, the criterion class and its parameters.
+    ``_encode_targets(y, warm)``, which returns the target tensor, the
+    module's output parameters (e.g. ``{"output_size": 3}``), the criterion
+    class and its parameters. ``_target_layout`` and ``_module_class`` pick
+    the layout of ``y`` and the torch module.
     """
 
     _cell = "lstm"
@@ -138,6 +170,7 @@ class BaseRecurrentEstimator(BaseEstimator):
         "bidirectional": ["boolean"],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "pooling": [StrOptions({"last", "mean", "max", "attention"})],
+        "return_sequences": ["boolean"],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
@@ -166,10 +199,22 @@ class BaseRecurrentEstimator(BaseEstimator):
     _y_numeric = False
     _stratify_validation = False
 
-    def _module_params(self, n_outputs):
+    def _target_layout(self, y):
+        """How ``y`` is laid out: "sample", "step", "horizon" or "none"."""
+        return "step" if getattr(self, "return_sequences", False) else "sample"
+
+    def _module_class(self):
+        """The torch module class, chosen by the hyperparameters alone."""
+        from ._modules import RecurrentNetwork
+
+        return RecurrentNetwork
+
+    def _module_params(self, output_params):
+        """The module's parameters: the encoder's, plus ``output_params`` from
+        ``_encode_targets`` (the output size and shape)."""
         params = {
             "input_size": self.input_size_,
-            "output_size": n_outputs,
+            **output_params,
             "cell": self._cell,
             "hidden_size": self.hidden_size,
             "num_layers": self.num_layers,
@@ -214,8 +259,14 @@ class BaseRecurrentEstimator(BaseEstimator):
     def _fit(self, X, y):
         warm = self.warm_start and hasattr(self, "net_")
         previous_input_size = getattr(self, "input_size_", None)
+        layout = self._target_layout(y)
         X, y = validate_fit_data(
-            self, X, y, multi_output=self._multi_output, y_numeric=self._y_numeric
+            self,
+            X,
+            y,
+            multi_output=self._multi_output,
+            y_numeric=self._y_numeric,
+            targets=layout,
         )
         if warm and previous_input_size != self.input_size_:
             raise ValueError(
@@ -236,8 +287,12 @@ class BaseRecurrentEstimator(BaseEstimator):
             )
         if not warm:
             self._fit_input_scaling(X)
-        y_tensor, n_outputs, criterion, criterion_params = self._encode_targets(y, warm)
-        dataset = self._make_dataset(X, y_tensor)
+        y_tensor, output_params, criterion, criterion_params = self._encode_targets(y, warm)
+        dataset = self._make_dataset(X, y_tensor, step_targets=layout == "step")
+        if layout == "none":
+            from ._batches import ReconstructionDataset
+
+            dataset = ReconstructionDataset(dataset)
         seed = seed_from_random_state(self.random_state)
         checkpoint = None
         if self.checkpoint_dir is not None:
@@ -252,7 +307,12 @@ class BaseRecurrentEstimator(BaseEstimator):
             checkpoint_spec = None
 
         net = self._build_net(
-            n_outputs, criterion, criterion_params, device, seed, checkpoint_spec
+            self._module_params(output_params),
+            criterion,
+            criterion_params,
+            device,
+            seed,
+            checkpoint_spec,
         )
         with seeded_torch_rng(device, seed):
             net.initialize()
@@ -294,11 +354,12 @@ class BaseRecurrentEstimator(BaseEstimator):
         self.input_mean_ = mean
         self.input_scale_ = scale
 
-    def _make_dataset(self, X, y=None):
+    def _make_dataset(self, X, y=None, step_targets=False):
         """Scaled float32 tensors of validated ``X`` (and ``y``) as a torch dataset.
 
         Windows over one series keep the series alone and are gathered per batch;
-        ragged sequences stay end to end and are padded per batch.
+        ragged sequences stay end to end and are padded per batch, and so are
+        their per-step targets (``step_targets``).
         """
         import torch
 
@@ -310,7 +371,11 @@ class BaseRecurrentEstimator(BaseEstimator):
 
         if isinstance(X, RaggedSequences):
             return RaggedDataset(
-                scaled(X.values), torch.from_numpy(X.offsets), torch.from_numpy(X.lengths), y
+                scaled(X.values),
+                torch.from_numpy(X.offsets),
+                torch.from_numpy(X.lengths),
+                y,
+                step_targets=step_targets,
             )
         structure = window_structure(X)
         if structure is None:
@@ -320,9 +385,9 @@ class BaseRecurrentEstimator(BaseEstimator):
         return WindowDataset(scaled(series), starts, X.shape[1], y)
 
     def _build_net(
-        self, n_outputs, criterion, criterion_params, device, seed, checkpoint_spec=None
+        self, module_params, criterion, criterion_params, device, seed, checkpoint_spec=None
     ):
-        """The skorch net to train.
+        """The skorch net to train, around ``self._module_class()(**module_params)``.
 
         ``checkpoint_spec`` is None, or (fingerprint, state of the checkpoint to
         resume from or None) when ``checkpoint_dir`` is set.
@@ -332,7 +397,6 @@ class BaseRecurrentEstimator(BaseEstimator):
 
         from ._batches import BatchIterator, ValidationSplit
         from ._callbacks import PlateauSchedule, StopOnNonFiniteLoss
-        from ._modules import RecurrentNetwork
 
         callbacks = [("stop_on_non_finite_loss", StopOnNonFiniteLoss())]
         if self.clip_grad_norm is not None:
@@ -376,9 +440,7 @@ class BaseRecurrentEstimator(BaseEstimator):
         optimizer_params = {}
         if self.weight_decay:
             optimizer_params["optimizer__weight_decay"] = self.weight_decay
-        module_params = {
-            f"module__{key}": value for key, value in self._module_params(n_outputs).items()
-        }
+        module_params = {f"module__{key}": value for key, value in module_params.items()}
         net_class, net_params = NeuralNet, {
             "iterator_train": BatchIterator,
             "iterator_train__shuffle": True,
@@ -397,7 +459,7 @@ class BaseRecurrentEstimator(BaseEstimator):
                 **accelerate_net_params(),
             }
         return net_class(
-            module=RecurrentNetwork,
+            module=self._module_class(),
             criterion=criterion,
             optimizer=_optimizer_class(self.optimizer),
             lr=self.lr,
@@ -442,35 +504,78 @@ class BaseRecurrentEstimator(BaseEstimator):
 
     # -- prediction -----------------------------------------------------------
 
-    def _forward(self, X):
-        """Network outputs for ``X``, as a float64 array."""
+    def _batched_outputs(self, X, compute, step_outputs=False):
+        """Run ``compute(batch)`` over prediction batches of validated ``X``.
+
+        ``compute`` takes a batch on the module's device (a tensor, or a dict of
+        ``"X"`` and ``"lengths"`` for ragged data) and returns a tensor with one
+        row per sequence. With ``step_outputs``, its second axis is time, and
+        ragged sequences keep only their real steps.
+
+        Returns
+        -------
+        outputs : ndarray of shape (n_samples, ...), float64, in input order;
+            a list of arrays of shape (n_timesteps_i, ...) for ragged sequences
+            with ``step_outputs``
+        """
         import torch
-        from skorch import NeuralNet
         from skorch.utils import to_tensor
 
         from ._batches import prediction_batches
+        from ._modules import step_mask
 
-        X = validate_predict_data(self, X)
         dataset = self._make_dataset(X)
         device = next(self.net_.module_.parameters()).device
+        n_samples, n_done, pieces = len(dataset), 0, []
+        ragged_steps = step_outputs and isinstance(X, RaggedSequences)
+        for batch in prediction_batches(dataset, self.batch_size):
+            outputs = compute(to_tensor(batch, device)).to("cpu")
+            # The last batch is padded with rows that are no samples.
+            n_real = min(outputs.shape[0], n_samples - n_done)
+            outputs = outputs[:n_real]
+            n_done += n_real
+            if ragged_steps:
+                outputs = outputs[step_mask(batch["lengths"][:n_real], outputs.shape[1], "cpu")]
+            pieces.append(outputs)
+        outputs = torch.cat(pieces).numpy().astype(np.float64)
+        order = dataset.prediction_order()
+        if ragged_steps:
+            order = order.numpy()
+            sequences = np.split(outputs, np.cumsum(X.lengths[order])[:-1])
+            in_input_order = [None] * n_samples
+            for position, sample in enumerate(order.tolist()):
+                in_input_order[sample] = sequences[position]
+            return in_input_order
+        if order is not None:
+            outputs = outputs[torch.argsort(order).numpy()]
+        return outputs
+
+    def _forward(self, X):
+        """Network outputs for ``X``, float64: an array with a row per sequence, or
+        a list of per-step arrays for ragged sequences and per-step outputs."""
+        from skorch import NeuralNet
+
+        X = validate_predict_data(self, X)
+        net = self.net_
         # NeuralNet's own step on purpose: an accelerated net's would gather the
         # outputs of every process, and each process predicts its own inputs.
-        outputs = [
-            NeuralNet.evaluation_step(self.net_, (to_tensor(batch, device), None)).to("cpu")
-            for batch in prediction_batches(dataset, self.batch_size)
-        ]
-        outputs = torch.cat(outputs)[: len(dataset)]
-        order = dataset.prediction_order()
-        if order is not None:
-            outputs = outputs[torch.argsort(order)]
-        return outputs.numpy().astype(np.float64)
+        return self._batched_outputs(
+            X,
+            lambda batch: NeuralNet.evaluation_step(net, (batch, None)),
+            step_outputs=getattr(net.module_, "per_step", False),
+        )
 
-    @available_if(lambda self: self.pooling == "attention")
+    def _has_attention(self):
+        return self.pooling == "attention" or getattr(self, "decoder", None) == "attention"
+
+    @available_if(_has_attention)
     def attention_weights(self, X):
-        """How much each time step counted in each sequence's prediction.
+        """How much each input time step counted in each prediction.
 
-        Only with ``pooling="attention"``: the softmax weights the attention
-        pooling gives the hidden state of every time step.
+        With ``pooling="attention"``, the softmax weights the attention pooling
+        gives the hidden state of every time step. With ``decoder="attention"``
+        (regressors), the weights every forecast step of the decoder gives the
+        encoder's time steps.
 
         Parameters
         ----------
@@ -480,37 +585,34 @@ class BaseRecurrentEstimator(BaseEstimator):
 
         Returns
         -------
-        weights : ndarray of shape (n_samples, n_timesteps), or a list of arrays
-            of shape (n_timesteps_i,) for sequences of different lengths
+        weights : ndarray of shape (n_samples, n_timesteps), or \
+                (n_samples, horizon, n_timesteps) for the decoder's attention;
+            for sequences of different lengths, a list with an array per
+            sequence, of shape (n_timesteps_i,) or (horizon, n_timesteps_i)
             Non-negative weights that sum to 1 over each sequence's time steps.
         """
         import torch
 
-        from ._batches import prediction_batches
-
         check_is_fitted(self)
         X = validate_predict_data(self, X)
-        dataset = self._make_dataset(X)
         module = self.net_.module_
-        device = next(module.parameters()).device
+        decoder_attention = getattr(self, "decoder", None) == "attention"
+
+        def weights(batch):
+            inputs = batch if isinstance(batch, dict) else {"X": batch}
+            if decoder_attention:
+                # Time on the second axis, so that ragged sequences are cut there.
+                return module.decode(**inputs)[1].transpose(1, 2)
+            return module.encode(**inputs)[1]
+
         module.eval()
-        weights = []
         with torch.no_grad():
-            for batch in prediction_batches(dataset, self.batch_size):
-                if isinstance(batch, dict):
-                    _, batch_weights = module.encode(batch["X"].to(device), batch["lengths"])
-                    lengths = batch["lengths"].tolist()
-                    weights.extend(w[:n].cpu().numpy() for w, n in zip(batch_weights, lengths))
-                else:
-                    weights.extend(module.encode(batch.to(device))[1].cpu().numpy())
-        weights = [w.astype(np.float64) for w in weights[: len(dataset)]]
-        order = dataset.prediction_order()
-        if order is None:
-            return np.stack(weights)
-        in_input_order = [None] * len(weights)
-        for position, sample in enumerate(order.tolist()):
-            in_input_order[sample] = weights[position]
-        return in_input_order
+            result = self._batched_outputs(X, weights, step_outputs=True)
+        if not decoder_attention:
+            return result
+        if isinstance(result, list):
+            return [w.T for w in result]
+        return result.transpose(0, 2, 1)
 
     def save(self, path):
         """Save the fitted estimator to the directory ``path``, safely.

@@ -11,6 +11,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from ._modules import IGNORE_CLASS, step_mask
+
 
 def _plain_batch_indices(n_samples, batch_size, shuffle):
     """Slices in order, or chunks of a new random permutation (torch's global RNG)."""
@@ -116,13 +118,19 @@ class RaggedDataset(Dataset):
         Row of ``values`` where each sequence starts.
     lengths : torch.Tensor of shape (n_samples,), int64
     y : torch.Tensor of shape (n_samples, ...) or None
+        Or, with ``step_targets``, of shape (total_timesteps, ...): a target per
+        time step, stored like ``values``.
+    step_targets : bool, default=False
+        Whether ``y`` holds a target per time step. Padded steps then get the
+        target NaN (float) or -100 (class index), which the losses skip.
     """
 
-    def __init__(self, values, offsets, lengths, y=None):
+    def __init__(self, values, offsets, lengths, y=None, step_targets=False):
         self.values = values
         self.offsets = offsets
         self.lengths = lengths
         self.y = y
+        self.step_targets = step_targets
 
     def __len__(self):
         return self.lengths.shape[0]
@@ -135,7 +143,15 @@ class RaggedDataset(Dataset):
         valid = steps < lengths.unsqueeze(1)
         rows = torch.where(valid, self.offsets[index].unsqueeze(1) + steps, 0)
         X = self.values[rows] * valid.unsqueeze(2)
-        return {"X": X, "lengths": lengths}, (None if self.y is None else self.y[index])
+        if self.y is None:
+            y = None
+        elif self.step_targets:
+            y = self.y[rows]
+            fill = float("nan") if y.is_floating_point() else IGNORE_CLASS
+            y = y.masked_fill(~valid.view(valid.shape + (1,) * (y.dim() - 2)), fill)
+        else:
+            y = self.y[index]
+        return {"X": X, "lengths": lengths}, y
 
     def __getitems__(self, indices):
         return self[torch.as_tensor(indices)]
@@ -160,12 +176,52 @@ class RaggedDataset(Dataset):
 
     def subset(self, index):
         """The sequences at ``index`` (a slice or an index tensor) as a new dataset."""
+        if self.y is None or self.step_targets:
+            y = self.y  # per-step targets are found through the offsets
+        else:
+            y = self.y[index]
         return RaggedDataset(
-            self.values,
-            self.offsets[index],
-            self.lengths[index],
-            None if self.y is None else self.y[index],
+            self.values, self.offsets[index], self.lengths[index], y, self.step_targets
         )
+
+
+class ReconstructionDataset(Dataset):
+    """A data set whose targets are its own (scaled) inputs, for the autoencoder.
+
+    The targets are the input batch itself, not a copy of the data; padded
+    time steps of ragged batches get the target NaN, which the loss skips.
+
+    Parameters
+    ----------
+    inputs : SequenceDataset, WindowDataset or RaggedDataset, without targets
+    """
+
+    y = None  # no stored targets: nothing to stratify on
+
+    def __init__(self, inputs):
+        self.inputs = inputs
+
+    def __len__(self):
+        return len(self.inputs)
+
+    def __getitem__(self, index):
+        X, _ = self.inputs[index]
+        if not isinstance(X, dict):
+            return X, X
+        padding = ~step_mask(X["lengths"], X["X"].shape[1], X["X"].device)
+        return X, X["X"].masked_fill(padding.unsqueeze(2), float("nan"))
+
+    def __getitems__(self, indices):
+        return self[torch.as_tensor(indices)]
+
+    def batch_indices(self, batch_size, shuffle):
+        return self.inputs.batch_indices(batch_size, shuffle)
+
+    def prediction_order(self):
+        return self.inputs.prediction_order()
+
+    def subset(self, index):
+        return ReconstructionDataset(self.inputs.subset(index))
 
 
 class BatchIterator:
@@ -225,11 +281,12 @@ class ValidationSplit:
                 f"{n_valid} of the {n_samples} training samples and leaves none to train "
                 "on. Lower validation_fraction or pass more samples."
             )
-        if not self.stratify:
+        labels = None if dataset.y is None else dataset.y.numpy()
+        # Only one label per sample can be stratified on; per-step labels cannot.
+        if not self.stratify or labels is None or labels.shape != (n_samples,):
             return dataset.subset(slice(0, n_train)), dataset.subset(slice(n_train, n_samples))
         from sklearn.model_selection import train_test_split
 
-        labels = dataset.y.numpy()
         _, counts = np.unique(labels, return_counts=True)
         # Stratify when every class can be in both parts; else split at random.
         can_stratify = counts.min() >= 2 and min(n_valid, n_train) >= len(counts)

@@ -8,7 +8,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseRecurrentEstimator
+from ._base import BaseRecurrentEstimator, flatten_steps
 from ._docs import estimator_doc
 
 _CLASSIFIER_PARAMETERS = """\
@@ -54,6 +54,7 @@ class _RecurrentClassifier(ClassifierMixin, BaseRecurrentEstimator):
         bidirectional=False,
         dropout=0.0,
         pooling="last",
+        return_sequences=False,
         max_epochs=200,
         batch_size=32,
         lr=1e-2,
@@ -81,6 +82,7 @@ class _RecurrentClassifier(ClassifierMixin, BaseRecurrentEstimator):
         self.bidirectional = bidirectional
         self.dropout = dropout
         self.pooling = pooling
+        self.return_sequences = return_sequences
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -106,8 +108,11 @@ class _RecurrentClassifier(ClassifierMixin, BaseRecurrentEstimator):
     def _encode_targets(self, y, warm):
         import torch
 
-        check_classification_targets(y)
-        classes, encoded = np.unique(y, return_inverse=True)
+        from ._modules import PerStepCrossEntropyLoss
+
+        labels = np.asarray(y).ravel()
+        check_classification_targets(labels)
+        classes, encoded = np.unique(labels, return_inverse=True)
         if len(classes) < 2:
             raise ValueError(
                 f"{type(self).__name__} needs at least 2 classes to learn from, but y "
@@ -121,10 +126,15 @@ class _RecurrentClassifier(ClassifierMixin, BaseRecurrentEstimator):
         self.classes_ = classes
         criterion_params = {}
         if self.class_weight is not None:
-            weights = compute_class_weight(self.class_weight, classes=classes, y=y)
+            weights = compute_class_weight(self.class_weight, classes=classes, y=labels)
             criterion_params["criterion__weight"] = torch.as_tensor(weights, dtype=torch.float32)
-        target = torch.from_numpy(encoded.astype(np.int64))
-        return target, len(classes), torch.nn.CrossEntropyLoss, criterion_params
+        target = torch.from_numpy(encoded.astype(np.int64).reshape(np.shape(y)))
+        output_params = {"output_size": len(classes)}
+        if self.return_sequences:
+            # Padded steps of ragged sequences get the label -100, which the loss skips.
+            output_params["per_step"] = True
+            return target, output_params, PerStepCrossEntropyLoss, criterion_params
+        return target, output_params, torch.nn.CrossEntropyLoss, criterion_params
 
     def predict_proba(self, X):
         """Class probabilities for sequences ``X``.
@@ -132,16 +142,22 @@ class _RecurrentClassifier(ClassifierMixin, BaseRecurrentEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_timesteps, n_features) or \
-                (n_samples, n_timesteps)
+                (n_samples, n_timesteps), or a list of sequences of any lengths
             Sequences, laid out as in ``fit``.
 
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
-            Softmax probabilities, columns in the order of ``classes_``.
+            Softmax probabilities, columns in the order of ``classes_``. With
+            ``return_sequences=True``: of shape (n_samples, n_timesteps,
+            n_classes), a list of arrays of shape (n_timesteps_i, n_classes)
+            for sequences of different lengths.
         """
         check_is_fitted(self)
-        return softmax(self._forward(X), axis=1)
+        outputs = self._forward(X)
+        if isinstance(outputs, list):
+            return [softmax(logits, axis=-1) for logits in outputs]
+        return softmax(outputs, axis=-1)
 
     def predict(self, X):
         """Predict class labels for sequences ``X``.
@@ -149,16 +165,48 @@ class _RecurrentClassifier(ClassifierMixin, BaseRecurrentEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_timesteps, n_features) or \
-                (n_samples, n_timesteps)
+                (n_samples, n_timesteps), or a list of sequences of any lengths
             Sequences, laid out as in ``fit``.
 
         Returns
         -------
         y_pred : ndarray of shape (n_samples,)
-            Labels from ``classes_``.
+            Labels from ``classes_``. With ``return_sequences=True``: a label
+            per time step, of shape (n_samples, n_timesteps), or a list of
+            arrays of shape (n_timesteps_i,) for sequences of different lengths.
         """
         check_is_fitted(self)
-        return self.classes_[np.argmax(self._forward(X), axis=1)]
+        outputs = self._forward(X)
+        if isinstance(outputs, list):
+            return [self.classes_[np.argmax(logits, axis=-1)] for logits in outputs]
+        return self.classes_[np.argmax(outputs, axis=-1)]
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy of ``predict(X)`` against ``y``.
+
+        With ``return_sequences=True``, every time step of every sequence
+        counts as a sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features) or \
+                (n_samples, n_timesteps), or a list of sequences
+            Test sequences.
+        y : array-like of shape (n_samples,), or per-step labels as in ``fit``
+            True labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights; a sequence's weight applies to each of its steps.
+
+        Returns
+        -------
+        score : float
+        """
+        if not self.return_sequences:
+            return super().score(X, y, sample_weight=sample_weight)
+        from sklearn.metrics import accuracy_score
+
+        y_true, y_pred, weights = flatten_steps(y, self.predict(X), sample_weight)
+        return accuracy_score(y_true, y_pred, sample_weight=weights)
 
 
 _SUMMARY = """Sequence classifier built on {network}.
@@ -192,6 +240,7 @@ class RNNClassifier(_RecurrentClassifier):
         bidirectional=False,
         dropout=0.0,
         pooling="last",
+        return_sequences=False,
         max_epochs=200,
         batch_size=32,
         lr=1e-2,
@@ -220,6 +269,7 @@ class RNNClassifier(_RecurrentClassifier):
             bidirectional=bidirectional,
             dropout=dropout,
             pooling=pooling,
+            return_sequences=return_sequences,
             max_epochs=max_epochs,
             batch_size=batch_size,
             lr=lr,

@@ -7,6 +7,7 @@ messages where scikit-learn has one. No torch here: this runs at import time.
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_X_y, validate_data
 
 FLOAT_DTYPES = (np.float64, np.float32)
@@ -161,19 +162,148 @@ def _check_sequence_shape(X):
         )
 
 
-def validate_fit_data(estimator, X, y, *, multi_output, y_numeric):
+def _validate_inputs(estimator, X, ndim):
+    """Validate ``X`` alone for fit (its targets are checked on their own)."""
+    if _is_long_frame(X) or _is_ragged_list(X):
+        X = validate_ragged(estimator, X, reset=True)
+        estimator.input_ndim_ = 3
+        estimator.input_size_ = X.values.shape[1]
+        return X
+    if ndim == 3:
+        X = check_array(X, allow_nd=True, dtype=FLOAT_DTYPES, estimator=estimator, input_name="X")
+        _check_sequence_shape(X)
+        estimator.n_features_in_ = X.shape[2]
+        if hasattr(estimator, "feature_names_in_"):
+            del estimator.feature_names_in_
+    else:
+        X = validate_data(estimator, X, dtype=FLOAT_DTYPES)[:, :, np.newaxis]
+    estimator.input_ndim_ = ndim
+    estimator.input_size_ = X.shape[2]
+    return X
+
+
+def _check_target_values(values, y_numeric):
+    """Finite numbers (regression) or classification labels, with scikit-learn's messages."""
+    flat = values.reshape(values.shape[0], -1)
+    if y_numeric:
+        return check_array(flat, dtype=np.float64, input_name="y").reshape(values.shape)
+    check_array(flat, dtype=None, input_name="y")
+    check_classification_targets(flat.ravel())
+    return values
+
+
+def validate_step_targets(X, y, *, y_numeric):
+    """Per-time-step targets (many-to-many) for validated sequences ``X``.
+
+    Returns
+    -------
+    y : ndarray of shape (n_samples, n_timesteps, n_outputs) for equal-length
+        ``X``, or (total_timesteps, n_outputs) stored like ``X.values`` for
+        ragged ``X``; without the ``n_outputs`` axis for class labels
+    """
+    kind = "values" if y_numeric else "labels"
+    if y is None:
+        raise ValueError(
+            "return_sequences=True needs a target per time step, but y is None."
+        )
+    if isinstance(X, RaggedSequences):
+        if hasattr(y, "iloc"):  # long Series/DataFrame: one row per time step
+            values = y.to_numpy()
+            if len(values) != len(X.values):
+                raise ValueError(
+                    f"y has {len(values)} rows, but X has {len(X.values)} time steps in all; "
+                    "per-step targets need one row per time step of X."
+                )
+        else:
+            if isinstance(y, np.ndarray) and y.dtype != object:
+                raise ValueError(
+                    "X holds sequences of different lengths, so y needs one array of "
+                    "per-step targets per sequence (a list), not one array."
+                )
+            targets = [np.asarray(target) for target in y]
+            if len(targets) != len(X):
+                raise ValueError(
+                    f"y has {len(targets)} target sequences, but X has {len(X)} sequences."
+                )
+            for i, (target, length) in enumerate(zip(targets, X.lengths)):
+                if target.ndim not in (1, 2) or (target.ndim == 2 and not y_numeric):
+                    raise ValueError(
+                        f"Targets {i} have shape {target.shape}; each sequence needs "
+                        f"{kind} of shape (n_timesteps_i,)"
+                        + (" or (n_timesteps_i, n_outputs)." if y_numeric else ".")
+                    )
+                if len(target) != length:
+                    raise ValueError(
+                        f"Sequence {i} of X has {length} time steps, but its targets have "
+                        f"{len(target)}; per-step targets need one per time step."
+                    )
+            if len({target.shape[1:] for target in targets}) > 1:
+                raise ValueError("The target sequences of y have different numbers of outputs.")
+            values = np.concatenate(targets)
+        if y_numeric and values.ndim == 1:
+            values = values[:, np.newaxis]
+        return _check_target_values(values, y_numeric)
+    y = np.asarray(y) if not hasattr(y, "iloc") else y.to_numpy()
+    expected = X.shape[:2]
+    allowed_ndim = (2, 3) if y_numeric else (2,)
+    if y.ndim not in allowed_ndim or y.shape[:2] != expected:
+        shapes = f"{expected}" + (f" or {expected + ('n_outputs',)}" if y_numeric else "")
+        raise ValueError(
+            f"return_sequences=True needs {kind} per time step: y of shape {shapes} "
+            f"for X of shape {X.shape}, got y of shape {y.shape}."
+        )
+    if y_numeric and y.ndim == 2:
+        y = y[:, :, np.newaxis]
+    return _check_target_values(y, y_numeric)
+
+
+def validate_horizon_targets(X, y, *, horizon_name):
+    """Forecast targets for an encoder-decoder: (n_samples, horizon[, n_targets]).
+
+    Returns
+    -------
+    y : ndarray of shape (n_samples, horizon, n_targets), float64
+    """
+    if y is None:
+        raise ValueError(f"{horizon_name} needs targets y, but y is None.")
+    y = check_array(y, allow_nd=True, ensure_2d=False, dtype=np.float64, input_name="y")
+    if y.ndim not in (2, 3):
+        raise ValueError(
+            f"{horizon_name} forecasts a horizon of steps: y must have shape "
+            "(n_samples, horizon) or (n_samples, horizon, n_targets), got shape "
+            f"{y.shape}. For one step ahead, pass y.reshape(-1, 1)."
+        )
+    if len(y) != len(X):
+        raise ValueError(f"X has {len(X)} samples, but y has {len(y)}.")
+    return y if y.ndim == 3 else y[:, :, np.newaxis]
+
+
+def validate_fit_data(estimator, X, y, *, multi_output, y_numeric, targets="sample"):
     """Validate training data and record the input layout on ``estimator``.
 
     Sets ``n_features_in_`` (and ``feature_names_in_`` for DataFrames) the way
     scikit-learn does, plus ``input_ndim_`` and ``input_size_``.
 
+    ``targets`` is the layout of ``y``: ``"sample"`` (one target row per
+    sequence), ``"step"`` (one per time step, see ``validate_step_targets``),
+    ``"horizon"`` (a forecast horizon, see ``validate_horizon_targets``) or
+    ``"none"`` (no ``y``).
+
     Returns
     -------
-    X : ndarray of shape (n_samples, n_timesteps, n_features)
-    y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+    X : ndarray of shape (n_samples, n_timesteps, n_features), or RaggedSequences
+    y : ndarray of shape (n_samples,) or (n_samples, n_outputs), or as the
+        ``targets`` layout says
     """
     ndim = _input_ndim(X)
     _check_ndim(X, ndim)
+    if targets != "sample":
+        X = _validate_inputs(estimator, X, ndim)
+        if targets == "step":
+            y = validate_step_targets(X, y, y_numeric=y_numeric)
+        elif targets == "horizon":
+            y = validate_horizon_targets(X, y, horizon_name=f"decoder={getattr(estimator, 'decoder', None)!r}")
+        return X, y
     if _is_long_frame(X) or _is_ragged_list(X):
         sequences = validate_ragged(estimator, X, reset=True)
         # y gets scikit-learn's own checks and messages against one row per sequence.

@@ -24,7 +24,15 @@ pooling : {"last", "mean", "max", "attention"}, default="last"
     How the sequence of hidden states becomes one vector for the head:
     the state after the last time step (for bidirectional networks, the forward
     state at the end joined with the backward state at the start), the mean or
-    maximum over time steps, or an additive attention-weighted sum.
+    maximum over time steps, or an additive attention-weighted sum (read the
+    weights with ``attention_weights``). Not used with ``return_sequences``.
+return_sequences : bool, default=False
+    Many-to-many: predict at every time step (sequence labelling for
+    classifiers, per-step regression) from the hidden state there, instead of
+    once per sequence. ``y`` then holds a target per time step: shape
+    (n_samples, n_timesteps) (or (n_samples, n_timesteps, n_outputs) for
+    regression), or a list of arrays (n_timesteps_i,) for sequences of
+    different lengths; padded steps never count in the loss.
 """
 
 TRAINING_PARAMETERS = """\

@@ -1,4 +1,4 @@
-"""Pure PyTorch modules: the recurrent network behind every estimator.
+"""Pure PyTorch modules: the recurrent networks behind every estimator.
 
 Nothing in this module knows about scikit-learn; it can be used on its own.
 """
@@ -7,7 +7,23 @@ import torch
 from torch import nn
 
 _CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+_STEP_CELLS = {"rnn": nn.RNNCell, "lstm": nn.LSTMCell, "gru": nn.GRUCell}
 POOLINGS = ("last", "mean", "max", "attention")
+# Target value of padded time steps, which the per-step losses skip.
+IGNORE_CLASS = -100
+
+
+def _check_cell(cell):
+    if cell not in _CELLS:
+        raise ValueError(f"cell must be one of {sorted(_CELLS)}, got {cell!r}.")
+
+
+def step_mask(lengths, n_timesteps, device):
+    """(batch, time) booleans marking the real steps of padded sequences, or None."""
+    if lengths is None:
+        return None
+    steps = torch.arange(n_timesteps, device=device)
+    return steps.unsqueeze(0) < lengths.to(device).unsqueeze(1)
 
 
 class AttentionPooling(nn.Module):
@@ -46,8 +62,9 @@ class RecurrentNetwork(nn.Module):
     ----------
     input_size : int
         Number of features per time step.
-    output_size : int
-        Number of outputs of the linear head (targets or class logits).
+    output_size : int or None
+        Number of outputs of the linear head (targets or class logits); None
+        builds the encoder alone (no head), for the networks built on it.
     cell : {"rnn", "lstm", "gru"}, default="lstm"
         The recurrent cell: Elman RNN, LSTM or GRU.
     hidden_size : int, default=64
@@ -64,6 +81,9 @@ class RecurrentNetwork(nn.Module):
         How the sequence of hidden states becomes one vector. ``"last"`` takes
         the forward state after the last step and, when bidirectional, the
         backward state after the first step (which has seen the whole sequence).
+    per_step : bool, default=False
+        Many-to-many: apply the head to the hidden state of every time step,
+        giving outputs of shape (batch, time, output_size); no pooling.
     """
 
     def __init__(
@@ -77,10 +97,10 @@ class RecurrentNetwork(nn.Module):
         dropout=0.0,
         nonlinearity="tanh",
         pooling="last",
+        per_step=False,
     ):
         super().__init__()
-        if cell not in _CELLS:
-            raise ValueError(f"cell must be one of {sorted(_CELLS)}, got {cell!r}.")
+        _check_cell(cell)
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}.")
         rnn_kwargs = dict(
@@ -97,22 +117,24 @@ class RecurrentNetwork(nn.Module):
         self.hidden_size = hidden_size
         self.bidirectional = bidirectional
         self.pooling = pooling
+        self.per_step = per_step
         self.rnn = _CELLS[cell](**rnn_kwargs)
-        n_directions = 2 if bidirectional else 1
+        self.n_features_out = hidden_size * (2 if bidirectional else 1)
         self.attention = (
-            AttentionPooling(hidden_size * n_directions) if pooling == "attention" else None
+            AttentionPooling(self.n_features_out)
+            if pooling == "attention" and not per_step
+            else None
         )
-        self.head = nn.Linear(hidden_size * n_directions, output_size)
+        self.head = None if output_size is None else nn.Linear(self.n_features_out, output_size)
 
-    def encode(self, X, lengths=None):
-        """Encode ``X`` of shape (batch, time, input_size) into (batch, features).
+    def step_outputs(self, X, lengths=None):
+        """Hidden states of every time step, shape (batch, time, n_features_out).
 
         ``lengths`` (batch,), when given, are the true lengths of zero-padded
-        sequences; padding changes no result. Bidirectional networks pack the
-        sequences, so the backward pass starts at each true end; a forward-only
-        network reads each sequence's outputs up to its true end.
-
-        Returns the pooled vector and the attention weights (or None).
+        sequences; the states up to each true end do not depend on the padding.
+        Bidirectional networks pack the sequences, so that the backward pass
+        starts at each true end. Also returns the (batch, time) mask of real
+        steps, or None.
         """
         if lengths is None or not self.bidirectional:
             # A forward pass never reads the padding after a sequence's end before
@@ -127,16 +149,16 @@ class RecurrentNetwork(nn.Module):
             outputs, _ = nn.utils.rnn.pad_packed_sequence(
                 outputs, batch_first=True, total_length=X.shape[1]
             )
-        mask = None
-        if lengths is not None:
-            steps = torch.arange(X.shape[1], device=X.device)
-            mask = steps.unsqueeze(0) < lengths.to(X.device).unsqueeze(1)
+        return outputs, step_mask(lengths, X.shape[1], X.device)
+
+    def pool(self, outputs, lengths=None, mask=None):
+        """Pool ``step_outputs`` into (batch, n_features_out) and the attention weights (or None)."""
         weights = None
         if self.pooling == "last":
             if lengths is None:
                 forward_last = outputs[:, -1, : self.hidden_size]
             else:
-                last = (lengths.to(X.device) - 1).view(-1, 1, 1)
+                last = (lengths.to(outputs.device) - 1).view(-1, 1, 1)
                 forward_last = outputs.gather(
                     1, last.expand(-1, 1, outputs.shape[2])
                 ).squeeze(1)[:, : self.hidden_size]
@@ -158,6 +180,229 @@ class RecurrentNetwork(nn.Module):
             pooled, weights = self.attention(outputs, mask)
         return pooled, weights
 
+    def encode(self, X, lengths=None):
+        """Encode ``X`` of shape (batch, time, input_size) into (batch, n_features_out).
+
+        ``lengths`` (batch,), when given, are the true lengths of zero-padded
+        sequences; padding changes no result. Returns the pooled vector and the
+        attention weights (or None).
+        """
+        outputs, mask = self.step_outputs(X, lengths)
+        return self.pool(outputs, lengths, mask)
+
     def forward(self, X, lengths=None):
-        pooled, _ = self.encode(X, lengths)
-        return self.head(pooled)
+        if self.per_step:
+            return self.head(self.step_outputs(X, lengths)[0])
+        return self.head(self.encode(X, lengths)[0])
+
+
+class _Decoder(nn.Module):
+    """A one-layer recurrent cell started from a fixed-size summary of the input."""
+
+    def __init__(self, cell, input_size, hidden_size, summary_size, nonlinearity):
+        super().__init__()
+        kwargs = {"nonlinearity": nonlinearity} if cell == "rnn" else {}
+        self.cell = _STEP_CELLS[cell](input_size, hidden_size, **kwargs)
+        self.is_lstm = cell == "lstm"
+        self.init_hidden = nn.Linear(summary_size, hidden_size)
+        self.init_cell = nn.Linear(summary_size, hidden_size) if self.is_lstm else None
+
+    def initial_state(self, summary):
+        hidden = torch.tanh(self.init_hidden(summary))
+        return (hidden, self.init_cell(summary)) if self.is_lstm else hidden
+
+    def step(self, inputs, state):
+        """One step: returns the new hidden vector and the full state."""
+        state = self.cell(inputs, state)
+        return (state[0] if self.is_lstm else state), state
+
+
+class Seq2SeqNetwork(nn.Module):
+    """Encoder-decoder for multi-step forecasting (many-to-many, sequence to sequence).
+
+    The encoder reads the input sequence; a decoder cell, started from the
+    encoder's pooled summary, unrolls ``horizon`` steps, each fed the previous
+    step's prediction (the first step a learnt start vector). Training and
+    prediction both feed back the model's own predictions, so what is trained
+    is what predicts. With ``attention``, every decoder step also reads an
+    additive-attention context over the encoder's hidden states.
+
+    Parameters
+    ----------
+    input_size : int
+        Number of features per input time step.
+    horizon : int
+        Number of steps to forecast.
+    n_targets : int
+        Number of values forecast per step.
+    attention : bool, default=True
+        Whether the decoder attends over the encoder's time steps.
+    cell, hidden_size, num_layers, bidirectional, dropout, nonlinearity, pooling
+        The encoder, as in :class:`RecurrentNetwork`; the decoder is a single
+        cell of the same kind and ``hidden_size``.
+
+    Returns
+    -------
+    forward : tensor of shape (batch, horizon, n_targets)
+    """
+
+    def __init__(
+        self,
+        input_size,
+        horizon,
+        n_targets,
+        attention=True,
+        cell="lstm",
+        hidden_size=64,
+        num_layers=1,
+        bidirectional=False,
+        dropout=0.0,
+        nonlinearity="tanh",
+        pooling="last",
+    ):
+        super().__init__()
+        _check_cell(cell)
+        self.horizon = horizon
+        self.encoder = RecurrentNetwork(
+            input_size,
+            None,
+            cell=cell,
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+            bidirectional=bidirectional,
+            dropout=dropout,
+            nonlinearity=nonlinearity,
+            pooling=pooling,
+        )
+        encoded_size = self.encoder.n_features_out
+        self.decoder = _Decoder(cell, n_targets, hidden_size, encoded_size, nonlinearity)
+        self.start = nn.Parameter(torch.zeros(n_targets))
+        if attention:
+            self.attend_query = nn.Linear(hidden_size, hidden_size, bias=False)
+            self.attend_keys = nn.Linear(encoded_size, hidden_size)
+            self.attend_score = nn.Linear(hidden_size, 1, bias=False)
+            self.out = nn.Linear(hidden_size + encoded_size, n_targets)
+        else:
+            self.attend_query = None
+            self.out = nn.Linear(hidden_size, n_targets)
+
+    def decode(self, X, lengths=None):
+        """Forecasts (batch, horizon, n_targets) and decoder attention weights
+        (batch, horizon, time), or None without attention."""
+        outputs, mask = self.encoder.step_outputs(X, lengths)
+        summary, _ = self.encoder.pool(outputs, lengths, mask)
+        state = self.decoder.initial_state(summary)
+        previous = self.start.expand(X.shape[0], -1)
+        keys = None if self.attend_query is None else self.attend_keys(outputs)
+        forecasts, all_weights = [], []
+        for _ in range(self.horizon):
+            hidden, state = self.decoder.step(previous, state)
+            if keys is None:
+                previous = self.out(hidden)
+            else:
+                scores = self.attend_score(
+                    torch.tanh(keys + self.attend_query(hidden).unsqueeze(1))
+                ).squeeze(-1)
+                if mask is not None:
+                    scores = scores.masked_fill(~mask, float("-inf"))
+                weights = torch.softmax(scores, dim=1)
+                context = torch.bmm(weights.unsqueeze(1), outputs).squeeze(1)
+                previous = self.out(torch.cat([hidden, context], dim=1))
+                all_weights.append(weights)
+            forecasts.append(previous)
+        weights = torch.stack(all_weights, dim=1) if all_weights else None
+        return torch.stack(forecasts, dim=1), weights
+
+    def forward(self, X, lengths=None):
+        return self.decode(X, lengths)[0]
+
+
+class SequenceEmbeddingNetwork(nn.Module):
+    """Sequences to fixed-size embeddings, trained supervised or as an autoencoder.
+
+    The encoder's pooled summary is projected to ``n_components`` values: the
+    embedding. With ``output_size``, a linear head maps the embedding to the
+    targets (supervised). With ``output_size=None``, a recurrent decoder reads
+    the embedding at every time step and reconstructs the input sequence (an
+    encoder-decoder autoencoder); the output then has the input's shape.
+
+    Parameters
+    ----------
+    input_size : int
+        Number of features per time step.
+    n_components : int
+        Size of the embedding.
+    output_size : int or None
+        Outputs of the supervised head, or None for the autoencoder.
+    cell, hidden_size, num_layers, bidirectional, dropout, nonlinearity, pooling
+        The encoder, as in :class:`RecurrentNetwork`.
+    """
+
+    def __init__(
+        self,
+        input_size,
+        n_components,
+        output_size=None,
+        cell="lstm",
+        hidden_size=64,
+        num_layers=1,
+        bidirectional=False,
+        dropout=0.0,
+        nonlinearity="tanh",
+        pooling="last",
+    ):
+        super().__init__()
+        _check_cell(cell)
+        self.encoder = RecurrentNetwork(
+            input_size,
+            None,
+            cell=cell,
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+            bidirectional=bidirectional,
+            dropout=dropout,
+            nonlinearity=nonlinearity,
+            pooling=pooling,
+        )
+        self.project = nn.Linear(self.encoder.n_features_out, n_components)
+        if output_size is None:
+            kwargs = {"nonlinearity": nonlinearity} if cell == "rnn" else {}
+            self.decoder = _CELLS[cell](n_components, hidden_size, batch_first=True, **kwargs)
+            self.head = nn.Linear(hidden_size, input_size)
+        else:
+            self.decoder = None
+            self.head = nn.Linear(n_components, output_size)
+
+    def embed(self, X, lengths=None):
+        """Embeddings of shape (batch, n_components)."""
+        return self.project(self.encoder.encode(X, lengths)[0])
+
+    def forward(self, X, lengths=None):
+        embedding = self.embed(X, lengths)
+        if self.decoder is None:
+            return self.head(embedding)
+        # A forward-only decoder: its outputs up to each true end ignore the padding.
+        repeated = embedding.unsqueeze(1).expand(-1, X.shape[1], -1)
+        return self.head(self.decoder(repeated)[0])
+
+
+class MaskedMSELoss(nn.Module):
+    """Mean squared error over the targets that are not NaN (padded time steps)."""
+
+    def forward(self, prediction, target):
+        valid = ~torch.isnan(target)
+        error = (prediction - torch.nan_to_num(target)) * valid
+        return error.square().sum() / valid.sum().clamp(min=1)
+
+
+class PerStepCrossEntropyLoss(nn.CrossEntropyLoss):
+    """Cross-entropy of (batch, time, n_classes) logits against (batch, time) labels.
+
+    Padded time steps carry the label ``-100`` and are skipped.
+    """
+
+    def __init__(self, weight=None):
+        super().__init__(weight=weight, ignore_index=IGNORE_CLASS)
+
+    def forward(self, logits, target):
+        return super().forward(logits.reshape(-1, logits.shape[-1]), target.reshape(-1))

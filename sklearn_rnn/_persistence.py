@@ -31,9 +31,12 @@ _JSON_ATTRIBUTES = (
     "validation_loss_curve_",
     "device_",
     "n_outputs_",
+    "horizon_",
 )
 _ARRAY_ATTRIBUTES = ("input_mean_", "input_scale_", "target_mean_", "target_scale_")
-_CRITERIA = ("MSELoss", "CrossEntropyLoss")
+# Losses by class name: torch's, then this package's (per-step, with padding).
+_TORCH_CRITERIA = ("MSELoss", "CrossEntropyLoss")
+_PACKAGE_CRITERIA = ("MaskedMSELoss", "PerStepCrossEntropyLoss")
 
 
 def _sha256(path):
@@ -244,14 +247,21 @@ def load(path, *, device="cpu"):
 
     import torch
 
-    if config.get("criterion") not in _CRITERIA:
-        raise ValueError(f"{path}: unknown criterion {config.get('criterion')!r}.")
+    from . import _modules
+
+    criterion_name = config.get("criterion")
+    if criterion_name in _TORCH_CRITERIA:
+        criterion = getattr(torch.nn, criterion_name)
+    elif criterion_name in _PACKAGE_CRITERIA:
+        criterion = getattr(_modules, criterion_name)
+    else:
+        raise ValueError(f"{path}: unknown criterion {criterion_name!r}.")
     criterion_params = {}
     if "criterion.weight" in tensors:
         criterion_params["criterion__weight"] = tensors["criterion.weight"]
     net = estimator._build_net(
-        config["module"]["output_size"],
-        getattr(torch.nn, config["criterion"]),
+        config["module"],
+        criterion,
         criterion_params,
         resolve_device(device),
         seed=0,

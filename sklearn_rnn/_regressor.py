@@ -5,10 +5,18 @@ from sklearn.base import RegressorMixin
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseRecurrentEstimator
+from ._base import BaseRecurrentEstimator, flatten_steps
 from ._docs import estimator_doc
 
 _REGRESSOR_PARAMETERS = """\
+decoder : {None, "rnn", "attention"}, default=None
+    How a forecast horizon is produced. None: a linear head outputs every
+    target at once (direct multi-output). ``"rnn"``: an encoder-decoder
+    (sequence to sequence) network, whose decoder cell unrolls one step per
+    horizon step, fed its previous prediction; ``"attention"``: the same, its
+    decoder also attending over the encoder's time steps at every step (read
+    the weights with ``attention_weights``). With a decoder, ``y`` has shape
+    (n_samples, horizon) or (n_samples, horizon, n_targets).
 scale_targets : bool, default=True
     Whether to standardise each target with its mean and standard deviation
     for training; predictions are returned on the original scale.
@@ -16,7 +24,10 @@ scale_targets : bool, default=True
 
 _REGRESSOR_ATTRIBUTES = """\
 n_outputs_ : int
-    Number of targets.
+    Number of targets (per time step with ``return_sequences``, per horizon
+    step with a ``decoder``).
+horizon_ : int
+    Number of forecast steps; only with a ``decoder``.
 target_mean_, target_scale_ : ndarray of shape (n_outputs_,)
     The target standardisation learnt in ``fit`` (zeros and ones when
     ``scale_targets=False``).
@@ -40,6 +51,7 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
     _parameter_constraints: dict = {
         **BaseRecurrentEstimator._parameter_constraints,
         "scale_targets": ["boolean"],
+        "decoder": [StrOptions({"rnn", "attention"}), None],
     }
     _multi_output = True
     _y_numeric = True
@@ -52,6 +64,8 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
         bidirectional=False,
         dropout=0.0,
         pooling="last",
+        return_sequences=False,
+        decoder=None,
         max_epochs=200,
         batch_size=32,
         lr=1e-2,
@@ -79,6 +93,8 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
         self.bidirectional = bidirectional
         self.dropout = dropout
         self.pooling = pooling
+        self.return_sequences = return_sequences
+        self.decoder = decoder
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -101,21 +117,43 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
         self.accelerator = accelerator
         self.scale_targets = scale_targets
 
+    def _target_layout(self, y):
+        if self.decoder is not None and self.return_sequences:
+            raise ValueError(
+                f"return_sequences=True (a prediction per input time step) and "
+                f"decoder={self.decoder!r} (a forecast of the steps after the input) "
+                "exclude each other; set one of them."
+            )
+        if self.decoder is not None:
+            return "horizon"
+        return super()._target_layout(y)
+
+    def _module_class(self):
+        from ._modules import RecurrentNetwork, Seq2SeqNetwork
+
+        return RecurrentNetwork if self.decoder is None else Seq2SeqNetwork
+
     def _encode_targets(self, y, warm):
         import torch
 
-        y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
-        if warm and y.shape[1] != self.n_outputs_:
+        from ._modules import MaskedMSELoss
+
+        values = np.asarray(y, dtype=np.float64)
+        if values.ndim == 1:
+            values = values[:, np.newaxis]
+        n_outputs = values.shape[-1]
+        flat = values.reshape(-1, n_outputs)
+        if warm and n_outputs != self.n_outputs_:
             raise ValueError(
                 f"warm_start=True continues training a network with {self.n_outputs_} "
-                f"output(s), but y has {y.shape[1]}. Set warm_start=False to train anew."
+                f"output(s), but y has {n_outputs}. Set warm_start=False to train anew."
             )
         if not warm:
-            self.n_outputs_ = y.shape[1]
+            self.n_outputs_ = n_outputs
             if self.scale_targets:
                 with np.errstate(over="ignore"):  # overflow is reported below, as an error
-                    self.target_mean_ = y.mean(axis=0)
-                    scale = y.std(axis=0)
+                    self.target_mean_ = flat.mean(axis=0)
+                    scale = flat.std(axis=0)
                 scale[scale < 10 * np.finfo(np.float64).eps] = 1.0
                 if not (np.isfinite(self.target_mean_).all() and np.isfinite(scale).all()):
                     raise ValueError(
@@ -124,11 +162,22 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
                     )
                 self.target_scale_ = scale
             else:
-                self.target_mean_ = np.zeros(y.shape[1])
-                self.target_scale_ = np.ones(y.shape[1])
-        scaled = (y - self.target_mean_) / self.target_scale_
+                self.target_mean_ = np.zeros(n_outputs)
+                self.target_scale_ = np.ones(n_outputs)
+        scaled = (values - self.target_mean_) / self.target_scale_
         target = torch.from_numpy(scaled.astype(np.float32))
-        return target, y.shape[1], torch.nn.MSELoss, {}
+        if self.decoder is not None:
+            self.horizon_ = y.shape[1]
+            output_params = {
+                "horizon": y.shape[1],
+                "n_targets": n_outputs,
+                "attention": self.decoder == "attention",
+            }
+            return target, output_params, torch.nn.MSELoss, {}
+        if self.return_sequences:
+            # Padded steps of ragged sequences get NaN targets, which the loss skips.
+            return target, {"output_size": n_outputs, "per_step": True}, MaskedMSELoss, {}
+        return target, {"output_size": n_outputs}, torch.nn.MSELoss, {}
 
     def predict(self, X):
         """Predict targets for sequences ``X``.
@@ -136,18 +185,64 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_timesteps, n_features) or \
-                (n_samples, n_timesteps)
+                (n_samples, n_timesteps), or a list of sequences of any lengths
             Sequences, laid out as in ``fit``; 3D input may have any number
             of time steps.
 
         Returns
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            Predicted targets, on the scale of the training targets.
+            Predicted targets, on the scale of the training targets. With
+            ``return_sequences=True``: of shape (n_samples, n_timesteps) or
+            (n_samples, n_timesteps, n_outputs), a list of arrays of shape
+            (n_timesteps_i,) or (n_timesteps_i, n_outputs) for sequences of
+            different lengths. With a ``decoder``: of shape (n_samples,
+            horizon_) or (n_samples, horizon_, n_outputs).
         """
         check_is_fitted(self)
-        y_pred = self._forward(X) * self.target_scale_ + self.target_mean_
-        return y_pred.ravel() if self.n_outputs_ == 1 else y_pred
+        outputs = self._forward(X)
+
+        def unscaled(values):
+            values = values * self.target_scale_ + self.target_mean_
+            return values[..., 0] if self.n_outputs_ == 1 else values
+
+        if isinstance(outputs, list):
+            return [unscaled(values) for values in outputs]
+        return unscaled(outputs)
+
+    def score(self, X, y, sample_weight=None):
+        """Coefficient of determination R^2 of ``predict(X)`` against ``y``.
+
+        With ``return_sequences=True`` or a ``decoder``, every time step (or
+        horizon step) of every sequence counts as a sample, and the R^2 of each
+        output is averaged.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features) or \
+                (n_samples, n_timesteps), or a list of sequences
+            Test sequences.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs), or as in ``fit``
+            True targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights; a sequence's weight applies to each of its steps.
+
+        Returns
+        -------
+        score : float
+        """
+        if not self.return_sequences and self.decoder is None:
+            return super().score(X, y, sample_weight=sample_weight)
+        from sklearn.metrics import r2_score
+
+        y_pred = self.predict(X)
+        if self.decoder is not None:
+            # Each horizon step (and target) is an output of its own, as it is for
+            # the direct head's (n_samples, horizon) targets.
+            y_true = np.asarray(y, dtype=np.float64).reshape(len(y_pred), -1)
+            return r2_score(y_true, y_pred.reshape(len(y_pred), -1), sample_weight=sample_weight)
+        y_true, y_pred, weights = flatten_steps(y, y_pred, sample_weight)
+        return r2_score(y_true, y_pred, sample_weight=weights)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -186,6 +281,8 @@ class RNNRegressor(_RecurrentRegressor):
         bidirectional=False,
         dropout=0.0,
         pooling="last",
+        return_sequences=False,
+        decoder=None,
         max_epochs=200,
         batch_size=32,
         lr=1e-2,
@@ -214,6 +311,8 @@ class RNNRegressor(_RecurrentRegressor):
             bidirectional=bidirectional,
             dropout=dropout,
             pooling=pooling,
+            return_sequences=return_sequences,
+            decoder=decoder,
             max_epochs=max_epochs,
             batch_size=batch_size,
             lr=lr,
