@@ -8,6 +8,7 @@ from ._classifier import GRUClassifier, LSTMClassifier, RNNClassifier
 from ._data import from_channels_first
 from ._persistence import load
 from ._regressor import GRURegressor, LSTMRegressor, RNNRegressor
+from ._transformer import RNNSequenceTransformer
 from ._windowing import SlidingWindowTransformer, make_windows
 
 __version__ = "0.1.0"
@@ -19,6 +20,7 @@ __all__ = [
     "LSTMRegressor",
     "RNNClassifier",
     "RNNRegressor",
+    "RNNSequenceTransformer",
     "SlidingWindowTransformer",
     "make_windows",
     "__version__",

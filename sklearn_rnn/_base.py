@@ -235,17 +235,23 @@ class BaseRecurrentEstimator(BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_timesteps, n_features) or \
-                (n_samples, n_timesteps)
+                (n_samples, n_timesteps), or a list of sequences of any lengths
             Training sequences. A 2D array or DataFrame holds univariate
-            sequences, one per row, its columns being the time steps.
+            sequences, one per row, its columns being the time steps; a list
+            holds arrays of shape (n_timesteps_i, n_features), and a DataFrame
+            indexed by (instance, time) one row per time step.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Targets.
+            Targets; per time step with ``return_sequences=True``, and a
+            forecast horizon with a regressor's ``decoder``.
 
         Returns
         -------
         self : object
             The fitted estimator.
         """
+        return self._fit_or_restore(X, y)
+
+    def _fit_or_restore(self, X, y):
         # A fit that fails leaves the estimator as it was: a rejected warm start
         # or refit must not break a model that was fitted before.
         state = dict(self.__dict__)
@@ -329,6 +335,70 @@ class BaseRecurrentEstimator(BaseEstimator):
         self.device_ = device
         self._record_history()
         return self
+
+    def _fit_target_scaling(self, values, warm):
+        """Standardise numeric targets (last axis: outputs) with the statistics of ``fit``.
+
+        Sets ``n_outputs_``, ``target_mean_`` and ``target_scale_`` unless
+        ``warm``; returns the scaled targets as a float32 tensor.
+        """
+        import torch
+
+        n_outputs = values.shape[-1]
+        if warm and n_outputs != self.n_outputs_:
+            raise ValueError(
+                f"warm_start=True continues training a network with {self.n_outputs_} "
+                f"output(s), but y has {n_outputs}. Set warm_start=False to train anew."
+            )
+        if not warm:
+            flat = values.reshape(-1, n_outputs)
+            self.n_outputs_ = n_outputs
+            if self.scale_targets:
+                with np.errstate(over="ignore"):  # overflow is reported below, as an error
+                    mean = flat.mean(axis=0)
+                    scale = flat.std(axis=0)
+                scale[scale < 10 * np.finfo(np.float64).eps] = 1.0
+                if not (np.isfinite(mean).all() and np.isfinite(scale).all()):
+                    raise ValueError(
+                        "y holds values too large to standardise: their mean or standard "
+                        "deviation overflows float64. Rescale y before fitting."
+                    )
+            else:
+                mean, scale = np.zeros(n_outputs), np.ones(n_outputs)
+            self.target_mean_, self.target_scale_ = mean, scale
+        scaled = (values - self.target_mean_) / self.target_scale_
+        return torch.from_numpy(scaled.astype(np.float32))
+
+    def _encode_labels(self, y, warm):
+        """Class labels as class indices of the same shape; sets ``classes_``.
+
+        Returns the index tensor and the class weights for the loss (or None).
+        """
+        import torch
+        from sklearn.utils.class_weight import compute_class_weight
+        from sklearn.utils.multiclass import check_classification_targets
+
+        labels = np.asarray(y).ravel()
+        check_classification_targets(labels)
+        classes, encoded = np.unique(labels, return_inverse=True)
+        if len(classes) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs at least 2 classes to learn from, but y "
+                f"holds only one class: {classes.tolist()[0]!r}."
+            )
+        if warm and not np.array_equal(classes, self.classes_):
+            raise ValueError(
+                f"warm_start=True continues training on the classes {self.classes_!r}, "
+                f"but y has the classes {classes!r}. Set warm_start=False to train anew."
+            )
+        self.classes_ = classes
+        class_weight = getattr(self, "class_weight", None)
+        weights = None
+        if class_weight is not None:
+            weights = torch.as_tensor(
+                compute_class_weight(class_weight, classes=classes, y=labels), dtype=torch.float32
+            )
+        return torch.from_numpy(encoded.astype(np.int64).reshape(np.shape(y))), weights
 
     def _fit_input_scaling(self, X):
         if isinstance(X, RaggedSequences):

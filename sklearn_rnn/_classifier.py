@@ -4,8 +4,6 @@ import numpy as np
 from scipy.special import softmax
 from sklearn.base import ClassifierMixin
 from sklearn.utils._param_validation import StrOptions
-from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseRecurrentEstimator, flatten_steps
@@ -110,26 +108,9 @@ class _RecurrentClassifier(ClassifierMixin, BaseRecurrentEstimator):
 
         from ._modules import PerStepCrossEntropyLoss
 
-        labels = np.asarray(y).ravel()
-        check_classification_targets(labels)
-        classes, encoded = np.unique(labels, return_inverse=True)
-        if len(classes) < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs at least 2 classes to learn from, but y "
-                f"holds only one class: {classes.tolist()[0]!r}."
-            )
-        if warm and not np.array_equal(classes, self.classes_):
-            raise ValueError(
-                f"warm_start=True continues training on the classes {self.classes_!r}, "
-                f"but y has the classes {classes!r}. Set warm_start=False to train anew."
-            )
-        self.classes_ = classes
-        criterion_params = {}
-        if self.class_weight is not None:
-            weights = compute_class_weight(self.class_weight, classes=classes, y=labels)
-            criterion_params["criterion__weight"] = torch.as_tensor(weights, dtype=torch.float32)
-        target = torch.from_numpy(encoded.astype(np.int64).reshape(np.shape(y)))
-        output_params = {"output_size": len(classes)}
+        target, weights = self._encode_labels(y, warm)
+        criterion_params = {} if weights is None else {"criterion__weight": weights}
+        output_params = {"output_size": len(self.classes_)}
         if self.return_sequences:
             # Padded steps of ragged sequences get the label -100, which the loss skips.
             output_params["per_step"] = True

@@ -40,7 +40,8 @@ class RaggedSequences:
         return len(self.lengths)
 
 
-def _is_long_frame(X):
+def is_long_frame(X):
+    """Whether ``X`` is a DataFrame indexed by (instance, time)."""
     return hasattr(X, "iloc") and getattr(X.index, "nlevels", 1) > 1
 
 
@@ -60,7 +61,7 @@ def _input_ndim(X):
 
     Ragged lists and long (instance, time) DataFrames count as 3D.
     """
-    if _is_long_frame(X) or _is_ragged_list(X):
+    if is_long_frame(X) or _is_ragged_list(X):
         return 3
     if sp.issparse(X) or hasattr(X, "iloc"):
         return 2
@@ -98,7 +99,7 @@ def validate_ragged(estimator, X, *, reset):
     (instance, time) with one column per feature.
     """
     name = type(estimator).__name__
-    if _is_long_frame(X):
+    if is_long_frame(X):
         columns = np.asarray(X.columns, dtype=object)
         values, lengths = _long_frame_sequences(X)
         names = columns if all(isinstance(c, str) for c in columns) else None
@@ -164,7 +165,7 @@ def _check_sequence_shape(X):
 
 def _validate_inputs(estimator, X, ndim):
     """Validate ``X`` alone for fit (its targets are checked on their own)."""
-    if _is_long_frame(X) or _is_ragged_list(X):
+    if is_long_frame(X) or _is_ragged_list(X):
         X = validate_ragged(estimator, X, reset=True)
         estimator.input_ndim_ = 3
         estimator.input_size_ = X.values.shape[1]
@@ -304,7 +305,7 @@ def validate_fit_data(estimator, X, y, *, multi_output, y_numeric, targets="samp
         elif targets == "horizon":
             y = validate_horizon_targets(X, y, horizon_name=f"decoder={getattr(estimator, 'decoder', None)!r}")
         return X, y
-    if _is_long_frame(X) or _is_ragged_list(X):
+    if is_long_frame(X) or _is_ragged_list(X):
         sequences = validate_ragged(estimator, X, reset=True)
         # y gets scikit-learn's own checks and messages against one row per sequence.
         y = check_X_y(
@@ -363,7 +364,7 @@ def validate_predict_data(estimator, X):
     ndim = _input_ndim(X)
     _check_ndim(X, ndim)
     name = type(estimator).__name__
-    if _is_long_frame(X) or _is_ragged_list(X):
+    if is_long_frame(X) or _is_ragged_list(X):
         return validate_ragged(estimator, X, reset=False)
     if ndim == 3:
         X = check_array(

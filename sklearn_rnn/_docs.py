@@ -25,14 +25,18 @@ pooling : {"last", "mean", "max", "attention"}, default="last"
     the state after the last time step (for bidirectional networks, the forward
     state at the end joined with the backward state at the start), the mean or
     maximum over time steps, or an additive attention-weighted sum (read the
-    weights with ``attention_weights``). Not used with ``return_sequences``.
+    weights with ``attention_weights``).
+"""
+
+RETURN_SEQUENCES = """\
 return_sequences : bool, default=False
     Many-to-many: predict at every time step (sequence labelling for
     classifiers, per-step regression) from the hidden state there, instead of
     once per sequence. ``y`` then holds a target per time step: shape
     (n_samples, n_timesteps) (or (n_samples, n_timesteps, n_outputs) for
     regression), or a list of arrays (n_timesteps_i,) for sequences of
-    different lengths; padded steps never count in the loss.
+    different lengths; padded steps never count in the loss. ``pooling`` is
+    not used then.
 """
 
 TRAINING_PARAMETERS = """\
@@ -138,7 +142,7 @@ def indent(text, spaces=4):
 
 def estimator_doc(summary, cell, extra_parameters, extra_attributes, example):
     """Assemble a numpydoc class docstring from the shared pieces."""
-    parameters = NETWORK_PARAMETERS
+    parameters = NETWORK_PARAMETERS + RETURN_SEQUENCES
     if cell == "rnn":
         parameters = NONLINEARITY + parameters
     parameters += TRAINING_PARAMETERS + extra_parameters

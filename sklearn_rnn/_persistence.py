@@ -32,6 +32,7 @@ _JSON_ATTRIBUTES = (
     "device_",
     "n_outputs_",
     "horizon_",
+    "objective_",
 )
 _ARRAY_ATTRIBUTES = ("input_mean_", "input_scale_", "target_mean_", "target_scale_")
 # Losses by class name: torch's, then this package's (per-step, with padding).

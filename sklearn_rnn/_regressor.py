@@ -141,31 +141,8 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
         values = np.asarray(y, dtype=np.float64)
         if values.ndim == 1:
             values = values[:, np.newaxis]
+        target = self._fit_target_scaling(values, warm)
         n_outputs = values.shape[-1]
-        flat = values.reshape(-1, n_outputs)
-        if warm and n_outputs != self.n_outputs_:
-            raise ValueError(
-                f"warm_start=True continues training a network with {self.n_outputs_} "
-                f"output(s), but y has {n_outputs}. Set warm_start=False to train anew."
-            )
-        if not warm:
-            self.n_outputs_ = n_outputs
-            if self.scale_targets:
-                with np.errstate(over="ignore"):  # overflow is reported below, as an error
-                    self.target_mean_ = flat.mean(axis=0)
-                    scale = flat.std(axis=0)
-                scale[scale < 10 * np.finfo(np.float64).eps] = 1.0
-                if not (np.isfinite(self.target_mean_).all() and np.isfinite(scale).all()):
-                    raise ValueError(
-                        "y holds values too large to standardise: their mean or standard "
-                        "deviation overflows float64. Rescale y before fitting."
-                    )
-                self.target_scale_ = scale
-            else:
-                self.target_mean_ = np.zeros(n_outputs)
-                self.target_scale_ = np.ones(n_outputs)
-        scaled = (values - self.target_mean_) / self.target_scale_
-        target = torch.from_numpy(scaled.astype(np.float32))
         if self.decoder is not None:
             self.horizon_ = y.shape[1]
             output_params = {

@@ -1,0 +1,279 @@
+"""RNNSequenceTransformer: sequences to fixed-size embeddings."""
+
+from numbers import Integral
+
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._set_output import _get_output_config
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import check_is_fitted
+
+from ._base import BaseRecurrentEstimator
+from ._data import is_long_frame, validate_predict_data
+from ._docs import COMMON_ATTRIBUTES, NETWORK_PARAMETERS, TRAINING_PARAMETERS
+
+
+class RNNSequenceTransformer(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRecurrentEstimator
+):
+    _parameter_constraints: dict = {
+        **{
+            name: constraint
+            for name, constraint in BaseRecurrentEstimator._parameter_constraints.items()
+            if name != "return_sequences"
+        },
+        "cell": [StrOptions({"rnn", "lstm", "gru"})],
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "nonlinearity": [StrOptions({"tanh", "relu"})],
+        "scale_targets": ["boolean"],
+    }
+    _multi_output = True
+
+    def __init__(
+        self,
+        *,
+        cell="lstm",
+        n_components=16,
+        nonlinearity="tanh",
+        hidden_size=64,
+        num_layers=1,
+        bidirectional=False,
+        dropout=0.0,
+        pooling="last",
+        max_epochs=200,
+        batch_size=32,
+        lr=1e-2,
+        lr_schedule="plateau",
+        optimizer="adam",
+        weight_decay=0.0,
+        clip_grad_norm=1.0,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        scale_inputs=True,
+        scale_targets=True,
+        callbacks=None,
+        verbose=0,
+        device="auto",
+        random_state=None,
+        warm_start=False,
+        checkpoint_dir=None,
+        checkpoint_every=10,
+        accelerator=None,
+    ):
+        self.cell = cell
+        self.n_components = n_components
+        self.nonlinearity = nonlinearity
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bidirectional = bidirectional
+        self.dropout = dropout
+        self.pooling = pooling
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.lr_schedule = lr_schedule
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.clip_grad_norm = clip_grad_norm
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.scale_inputs = scale_inputs
+        self.scale_targets = scale_targets
+        self.callbacks = callbacks
+        self.verbose = verbose
+        self.device = device
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
+        self.accelerator = accelerator
+
+    @property
+    def _cell(self):
+        return self.cell
+
+    @property
+    def _stratify_validation(self):
+        return getattr(self, "objective_", None) == "classification"
+
+    def _target_layout(self, y):
+        return "none" if y is None else "sample"
+
+    def _module_class(self):
+        from ._modules import SequenceEmbeddingNetwork
+
+        return SequenceEmbeddingNetwork
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train the encoder, supervised by ``y`` or as an autoencoder without it.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features) or \
+                (n_samples, n_timesteps), or a list of sequences of any lengths
+            Training sequences, laid out as for the estimators: a 2D array holds
+            univariate sequences, one per row; a list holds arrays of shape
+            (n_timesteps_i, n_features); a DataFrame indexed by (instance,
+            time) holds one row per time step.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
+            Class labels or numeric targets: the encoder is trained with a
+            classification or regression head on the embedding. None trains an
+            encoder-decoder that reconstructs each input sequence from its
+            embedding.
+
+        Returns
+        -------
+        self : object
+            The fitted transformer.
+        """
+        return self._fit_or_restore(X, y)
+
+    def _encode_targets(self, y, warm):
+        import torch
+
+        from ._modules import MaskedMSELoss
+
+        if y is None:
+            objective = "reconstruction"
+        else:
+            kind = type_of_target(y, input_name="y", raise_unknown=True)
+            if kind in ("binary", "multiclass"):
+                objective = "classification"
+            elif kind in ("continuous", "continuous-multioutput"):
+                objective = "regression"
+            else:
+                raise ValueError(
+                    f"y is {kind!r}, which {type(self).__name__} cannot learn from: pass "
+                    "class labels of shape (n_samples,), numeric targets of shape "
+                    "(n_samples,) or (n_samples, n_outputs), or no y for the autoencoder."
+                )
+        if warm and objective != self.objective_:
+            raise ValueError(
+                f"warm_start=True continues training for {self.objective_}, but this y "
+                f"means {objective}. Set warm_start=False to train anew."
+            )
+        if not warm:
+            # Nothing of an earlier fit with another objective may linger.
+            for name in ("classes_", "n_outputs_", "target_mean_", "target_scale_"):
+                self.__dict__.pop(name, None)
+        self.objective_ = objective
+        self._n_features_out = self.n_components
+        output_params = {"n_components": self.n_components}
+        if objective == "reconstruction":
+            # The targets are the inputs; padded steps are NaN and skipped.
+            return None, {**output_params, "output_size": None}, MaskedMSELoss, {}
+        if objective == "classification":
+            target, _ = self._encode_labels(y, warm)
+            output_params["output_size"] = len(self.classes_)
+            return target, output_params, torch.nn.CrossEntropyLoss, {}
+        values = y.astype(float).reshape(len(y), -1)
+        target = self._fit_target_scaling(values, warm)
+        output_params["output_size"] = self.n_outputs_
+        return target, output_params, torch.nn.MSELoss, {}
+
+    def transform(self, X):
+        """Embed each sequence of ``X`` as a vector of ``n_components`` values.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features) or \
+                (n_samples, n_timesteps), or a list of sequences of any lengths
+            Sequences, laid out as in ``fit``.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components)
+            The embeddings. With ``set_output(transform="pandas")`` and a
+            DataFrame indexed by (instance, time), a DataFrame indexed by
+            instance.
+        """
+        import torch
+
+        check_is_fitted(self)
+        long_frame = is_long_frame(X)
+        sequences = validate_predict_data(self, X)
+        module = self.net_.module_
+        module.eval()
+        with torch.no_grad():
+            embeddings = self._batched_outputs(
+                sequences,
+                lambda batch: module.embed(**(batch if isinstance(batch, dict) else {"X": batch})),
+            )
+        if long_frame and _get_output_config("transform", self)["dense"] == "pandas":
+            import pandas as pd
+
+            # One row per instance, not per time step: index the rows by instance.
+            return pd.DataFrame(embeddings, index=X.index.get_level_values(0).unique())
+        return embeddings
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = False
+        return tags
+
+
+_PARAMETERS = """\
+cell : {"rnn", "lstm", "gru"}, default="lstm"
+    The recurrent cell of the encoder (and decoder): Elman RNN, LSTM or GRU.
+n_components : int, default=16
+    Size of the embedding: a linear projection of the encoder's pooled state.
+nonlinearity : {"tanh", "relu"}, default="tanh"
+    Activation of the Elman cell; used only with ``cell="rnn"``.
+"""
+
+_TARGET_PARAMETERS = """\
+scale_targets : bool, default=True
+    Whether to standardise numeric targets ``y`` for training.
+"""
+
+_ATTRIBUTES = """\
+objective_ : {"classification", "regression", "reconstruction"}
+    What the encoder was trained for: a head predicting class labels or
+    numeric ``y``, or, without ``y``, a decoder reconstructing the input.
+classes_ : ndarray of shape (n_classes,)
+    The class labels, when trained for classification.
+n_outputs_ : int
+    Number of numeric targets, when trained for regression.
+"""
+
+_EXAMPLE = """\
+>>> import numpy as np
+>>> from sklearn.linear_model import LogisticRegression
+>>> from sklearn.pipeline import make_pipeline
+>>> from sklearn_rnn import RNNSequenceTransformer
+>>> rng = np.random.RandomState(0)
+>>> X = rng.normal(size=(64, 12, 2))
+>>> y = np.where(X[:, :, 0].mean(axis=1) > 0, "up", "down")
+>>> embed = RNNSequenceTransformer(n_components=4, max_epochs=5, random_state=0)
+>>> embed.fit_transform(X).shape   # no y: trained as an autoencoder
+(64, 4)
+>>> pipe = make_pipeline(embed, LogisticRegression()).fit(X, y)   # supervised
+>>> pipe.predict(X[:3]).shape
+(3,)
+>>> embed.get_feature_names_out()[:2]
+array(['rnnsequencetransformer0', 'rnnsequencetransformer1'], dtype=object)
+"""
+
+RNNSequenceTransformer.__doc__ = f"""Sequences to fixed-size embeddings with a recurrent encoder.
+
+Encodes each sequence (of any length) into ``n_components`` values, for any
+scikit-learn estimator downstream. With ``y``, the encoder is trained with a
+classification head (class labels) or a regression head (numeric targets)
+on the embedding, and the encoder is kept; without ``y``, it is trained as an
+encoder-decoder autoencoder whose decoder reconstructs the input sequence from
+the embedding.
+
+Parameters
+----------
+{_PARAMETERS}{NETWORK_PARAMETERS}{TRAINING_PARAMETERS}{_TARGET_PARAMETERS}
+Attributes
+----------
+{_ATTRIBUTES}{COMMON_ATTRIBUTES}
+Examples
+--------
+{_EXAMPLE}"""
