@@ -186,6 +186,8 @@ class BaseRecurrentEstimator(BaseEstimator):
         "callbacks": [list, None],
         "verbose": ["verbose"],
         "device": [StrOptions({"auto", "cpu", "cuda", "mps"}), str],
+        "precision": [StrOptions({"float32", "bfloat16", "float16"})],
+        "compile": ["boolean"],
         "random_state": ["random_state"],
         "warm_start": ["boolean"],
         "checkpoint_dir": [str, os.PathLike, None],
@@ -285,6 +287,7 @@ class BaseRecurrentEstimator(BaseEstimator):
             if self.accelerator is None
             else str(self.accelerator.device)
         )
+        self._check_speed_options(device)
         if self.dropout > 0 and self.num_layers == 1:
             warnings.warn(
                 f"dropout={self.dropout} has no effect with num_layers=1: dropout is "
@@ -335,6 +338,20 @@ class BaseRecurrentEstimator(BaseEstimator):
         self.device_ = device
         self._record_history()
         return self
+
+    def _check_speed_options(self, device):
+        if self.accelerator is not None and (self.precision != "float32" or self.compile):
+            raise ValueError(
+                "With an accelerator, mixed precision and compilation are the "
+                "Accelerator's settings (Accelerator(mixed_precision='bf16'), "
+                "dynamo_backend=...): leave precision='float32' and compile=False."
+            )
+        if self.precision == "float16" and device.split(":")[0] not in ("cuda", "mps"):
+            raise ValueError(
+                f"precision='float16' needs a GPU, but the model trains on {device!r}, "
+                "where PyTorch's recurrent kernels have no float16 version. Use "
+                "precision='bfloat16' on the CPU."
+            )
 
     def _fit_target_scaling(self, values, warm):
         """Standardise numeric targets (last axis: outputs) with the statistics of ``fit``.
@@ -462,11 +479,11 @@ class BaseRecurrentEstimator(BaseEstimator):
         ``checkpoint_spec`` is None, or (fingerprint, state of the checkpoint to
         resume from or None) when ``checkpoint_dir`` is set.
         """
-        from skorch import NeuralNet
         from skorch.callbacks import GradientNormClipping
 
         from ._batches import BatchIterator, ValidationSplit
         from ._callbacks import PlateauSchedule, StopOnNonFiniteLoss
+        from ._net import RecurrentNet
 
         callbacks = [("stop_on_non_finite_loss", StopOnNonFiniteLoss())]
         if self.clip_grad_norm is not None:
@@ -511,11 +528,13 @@ class BaseRecurrentEstimator(BaseEstimator):
         if self.weight_decay:
             optimizer_params["optimizer__weight_decay"] = self.weight_decay
         module_params = {f"module__{key}": value for key, value in module_params.items()}
-        net_class, net_params = NeuralNet, {
+        net_class, net_params = RecurrentNet, {
             "iterator_train": BatchIterator,
             "iterator_train__shuffle": True,
             "iterator_valid": BatchIterator,
             "device": device,
+            "precision": self.precision,
+            "compile_forward": self.compile,
         }
         if self.accelerator is not None:
             from ._distributed import AcceleratedNet, accelerate_net_params
@@ -599,7 +618,7 @@ class BaseRecurrentEstimator(BaseEstimator):
         n_samples, n_done, pieces = len(dataset), 0, []
         ragged_steps = step_outputs and isinstance(X, RaggedSequences)
         for batch in prediction_batches(dataset, self.batch_size):
-            outputs = compute(to_tensor(batch, device)).to("cpu")
+            outputs = compute(to_tensor(batch, device)).to("cpu", torch.float32)
             # The last batch is padded with rows that are no samples.
             n_real = min(outputs.shape[0], n_samples - n_done)
             outputs = outputs[:n_real]
@@ -634,6 +653,11 @@ class BaseRecurrentEstimator(BaseEstimator):
             lambda batch: NeuralNet.evaluation_step(net, (batch, None)),
             step_outputs=getattr(net.module_, "per_step", False),
         )
+
+    def _autocast(self):
+        """The fitted net's mixed-precision context (a no-op with an accelerator)."""
+        autocast = getattr(self.net_, "autocast", None)
+        return contextlib.nullcontext() if autocast is None else autocast()
 
     def _has_attention(self):
         return self.pooling == "attention" or getattr(self, "decoder", None) == "attention"
@@ -676,7 +700,7 @@ class BaseRecurrentEstimator(BaseEstimator):
             return module.encode(**inputs)[1]
 
         module.eval()
-        with torch.no_grad():
+        with torch.no_grad(), self._autocast():
             result = self._batched_outputs(X, weights, step_outputs=True)
         if not decoder_attention:
             return result

@@ -69,6 +69,8 @@ class _RecurrentClassifier(ClassifierMixin, BaseRecurrentEstimator):
         callbacks=None,
         verbose=0,
         device="auto",
+        precision="float32",
+        compile=False,
         random_state=None,
         warm_start=False,
         checkpoint_dir=None,
@@ -97,6 +99,8 @@ class _RecurrentClassifier(ClassifierMixin, BaseRecurrentEstimator):
         self.callbacks = callbacks
         self.verbose = verbose
         self.device = device
+        self.precision = precision
+        self.compile = compile
         self.random_state = random_state
         self.warm_start = warm_start
         self.checkpoint_dir = checkpoint_dir
@@ -238,6 +242,8 @@ class RNNClassifier(_RecurrentClassifier):
         callbacks=None,
         verbose=0,
         device="auto",
+        precision="float32",
+        compile=False,
         random_state=None,
         warm_start=False,
         checkpoint_dir=None,
@@ -267,6 +273,8 @@ class RNNClassifier(_RecurrentClassifier):
             callbacks=callbacks,
             verbose=verbose,
             device=device,
+            precision=precision,
+            compile=compile,
             random_state=random_state,
             warm_start=warm_start,
             checkpoint_dir=checkpoint_dir,

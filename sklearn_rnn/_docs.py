@@ -85,6 +85,16 @@ device : {"auto", "cpu", "cuda", "cuda:N", "mps"}, default="auto"
     Where to train: ``"auto"`` picks CUDA if available, else Apple MPS, else
     the CPU. A fitted model predicts, pickles and unpickles on a CPU-only
     machine whatever it was trained on.
+precision : {"float32", "bfloat16", "float16"}, default="float32"
+    Mixed precision: run the network's forward pass (in training and
+    prediction) under ``torch.autocast`` with this dtype, keeping float32
+    weights and losses. ``"float16"`` needs a GPU and scales the loss against
+    underflow; ``"bfloat16"`` also runs on the CPU (slower there unless the CPU
+    has bfloat16 units). Faster and lighter on GPUs, at some cost in accuracy.
+compile : bool, default=False
+    Run the forward pass through ``torch.compile``. The first batches pay the
+    compilation (tens of seconds), so it pays off on long GPU trainings; the
+    fitted model pickles and saves as an uncompiled one.
 random_state : int, RandomState instance or None, default=None
     Seeds weight initialisation, dropout, shuffling and the validation split.
     An int gives identical results on every fit (on the CPU).

@@ -82,6 +82,8 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
         callbacks=None,
         verbose=0,
         device="auto",
+        precision="float32",
+        compile=False,
         random_state=None,
         warm_start=False,
         checkpoint_dir=None,
@@ -110,6 +112,8 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
         self.callbacks = callbacks
         self.verbose = verbose
         self.device = device
+        self.precision = precision
+        self.compile = compile
         self.random_state = random_state
         self.warm_start = warm_start
         self.checkpoint_dir = checkpoint_dir
@@ -276,6 +280,8 @@ class RNNRegressor(_RecurrentRegressor):
         callbacks=None,
         verbose=0,
         device="auto",
+        precision="float32",
+        compile=False,
         random_state=None,
         warm_start=False,
         checkpoint_dir=None,
@@ -306,6 +312,8 @@ class RNNRegressor(_RecurrentRegressor):
             callbacks=callbacks,
             verbose=verbose,
             device=device,
+            precision=precision,
+            compile=compile,
             random_state=random_state,
             warm_start=warm_start,
             checkpoint_dir=checkpoint_dir,

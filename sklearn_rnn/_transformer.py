@@ -56,6 +56,8 @@ class RNNSequenceTransformer(
         callbacks=None,
         verbose=0,
         device="auto",
+        precision="float32",
+        compile=False,
         random_state=None,
         warm_start=False,
         checkpoint_dir=None,
@@ -86,6 +88,8 @@ class RNNSequenceTransformer(
         self.callbacks = callbacks
         self.verbose = verbose
         self.device = device
+        self.precision = precision
+        self.compile = compile
         self.random_state = random_state
         self.warm_start = warm_start
         self.checkpoint_dir = checkpoint_dir
@@ -199,7 +203,7 @@ class RNNSequenceTransformer(
         sequences = validate_predict_data(self, X)
         module = self.net_.module_
         module.eval()
-        with torch.no_grad():
+        with torch.no_grad(), self._autocast():
             embeddings = self._batched_outputs(
                 sequences,
                 lambda batch: module.embed(**(batch if isinstance(batch, dict) else {"X": batch})),
