@@ -302,6 +302,10 @@ class BaseRecurrentEstimator(BaseEstimator):
             from ._batches import ReconstructionDataset
 
             dataset = ReconstructionDataset(dataset)
+        if self.accelerator is None:
+            from ._batches import place_on_device
+
+            dataset = place_on_device(dataset, device)
         seed = seed_from_random_state(self.random_state)
         checkpoint = None
         if self.checkpoint_dir is not None:
@@ -610,11 +614,11 @@ class BaseRecurrentEstimator(BaseEstimator):
         import torch
         from skorch.utils import to_tensor
 
-        from ._batches import prediction_batches
+        from ._batches import place_on_device, prediction_batches
         from ._modules import step_mask
 
-        dataset = self._make_dataset(X)
         device = next(self.net_.module_.parameters()).device
+        dataset = place_on_device(self._make_dataset(X), device)
         n_samples, n_done, pieces = len(dataset), 0, []
         ragged_steps = step_outputs and isinstance(X, RaggedSequences)
         for batch in prediction_batches(dataset, self.batch_size):
@@ -624,7 +628,8 @@ class BaseRecurrentEstimator(BaseEstimator):
             outputs = outputs[:n_real]
             n_done += n_real
             if ragged_steps:
-                outputs = outputs[step_mask(batch["lengths"][:n_real], outputs.shape[1], "cpu")]
+                lengths = batch["lengths"][:n_real].cpu()
+                outputs = outputs[step_mask(lengths, outputs.shape[1], "cpu")]
             pieces.append(outputs)
         outputs = torch.cat(pieces).numpy().astype(np.float64)
         order = dataset.prediction_order()

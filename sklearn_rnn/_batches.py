@@ -14,6 +14,34 @@ from torch.utils.data import Dataset
 from ._modules import IGNORE_CLASS, step_mask
 
 
+def _to(tensor, device):
+    return None if tensor is None else tensor.to(device)
+
+
+def _on_device_of(index, data):
+    """Index tensors (drawn on the CPU) moved to the device of the data they index."""
+    return index.to(data.device) if isinstance(index, torch.Tensor) else index
+
+
+# Share of the free GPU memory a data set may take to be moved there whole.
+GPU_DATA_SHARE = 0.25
+
+
+def place_on_device(dataset, device):
+    """Move the whole data set to a CUDA ``device`` once, when it fits.
+
+    Batches are then gathered on the GPU with no host-to-device copy per
+    batch. A data set larger than a quarter of the free GPU memory stays on
+    the CPU, and its batches are copied as they come.
+    """
+    device = torch.device(device)
+    if device.type != "cuda":
+        return dataset
+    free_bytes, _ = torch.cuda.mem_get_info(device)
+    size = sum(tensor.numel() * tensor.element_size() for tensor in dataset.tensors())
+    return dataset.to(device) if size <= GPU_DATA_SHARE * free_bytes else dataset
+
+
 def _plain_batch_indices(n_samples, batch_size, shuffle):
     """Slices in order, or chunks of a new random permutation (torch's global RNG)."""
     if not shuffle:
@@ -42,11 +70,20 @@ class SequenceDataset(Dataset):
         return self.X.shape[0]
 
     def __getitem__(self, index):
+        index = _on_device_of(index, self.X)
         return self.X[index], (None if self.y is None else self.y[index])
 
     def __getitems__(self, indices):
         # A DataLoader hands the whole batch's indices over at once: one gather.
         return self[torch.as_tensor(indices)]
+
+    def tensors(self):
+        """Every tensor the data set holds."""
+        return [self.X] + ([] if self.y is None else [self.y])
+
+    def to(self, device):
+        """The data set with its tensors on ``device``."""
+        return SequenceDataset(*(_to(t, device) for t in (self.X, self.y)))
 
     def batch_indices(self, batch_size, shuffle):
         """The index of every batch of an epoch."""
@@ -79,15 +116,24 @@ class WindowDataset(Dataset):
     def __init__(self, series, starts, window_size, y=None):
         self.series = series
         self.starts = starts
-        self.offsets = torch.arange(window_size)
+        self.offsets = torch.arange(window_size, device=series.device)
         self.y = y
 
     def __len__(self):
         return self.starts.shape[0]
 
     def __getitem__(self, index):
+        index = _on_device_of(index, self.series)
         rows = self.starts[index].unsqueeze(-1) + self.offsets
         return self.series[rows], (None if self.y is None else self.y[index])
+
+    def tensors(self):
+        return [self.series, self.starts] + ([] if self.y is None else [self.y])
+
+    def to(self, device):
+        return WindowDataset(
+            self.series.to(device), self.starts.to(device), len(self.offsets), _to(self.y, device)
+        )
 
     def __getitems__(self, indices):
         return self[torch.as_tensor(indices)]
@@ -97,6 +143,7 @@ class WindowDataset(Dataset):
 
     def subset(self, index):
         """The windows at ``index`` (a slice or an index tensor) as a new dataset."""
+        index = _on_device_of(index, self.series)
         return WindowDataset(
             self.series,
             self.starts[index],
@@ -136,10 +183,12 @@ class RaggedDataset(Dataset):
         return self.lengths.shape[0]
 
     def __getitem__(self, index):
+        device = self.values.device
         if isinstance(index, slice):
-            index = torch.arange(len(self))[index]
+            index = torch.arange(len(self), device=device)[index]
+        index = _on_device_of(index, self.values)
         lengths = self.lengths[index]
-        steps = torch.arange(int(lengths.max()))
+        steps = torch.arange(int(lengths.max()), device=device)
         valid = steps < lengths.unsqueeze(1)
         rows = torch.where(valid, self.offsets[index].unsqueeze(1) + steps, 0)
         X = self.values[rows] * valid.unsqueeze(2)
@@ -156,6 +205,18 @@ class RaggedDataset(Dataset):
     def __getitems__(self, indices):
         return self[torch.as_tensor(indices)]
 
+    def tensors(self):
+        return [self.values, self.offsets, self.lengths] + ([] if self.y is None else [self.y])
+
+    def to(self, device):
+        return RaggedDataset(
+            self.values.to(device),
+            self.offsets.to(device),
+            self.lengths.to(device),
+            _to(self.y, device),
+            self.step_targets,
+        )
+
     def batch_indices(self, batch_size, shuffle):
         """Batches of similar lengths, so little time goes into padding.
 
@@ -163,8 +224,9 @@ class RaggedDataset(Dataset):
         come in a random order.
         """
         n_samples = len(self)
+        # Drawn on the CPU, from its seeded generator, wherever the data are.
         order = torch.randperm(n_samples) if shuffle else torch.arange(n_samples)
-        order = order[torch.argsort(self.lengths[order], stable=True)]
+        order = order[torch.argsort(self.lengths.cpu()[order], stable=True)]
         batches = [order[start : start + batch_size] for start in range(0, n_samples, batch_size)]
         if shuffle:
             batches = [batches[i] for i in torch.randperm(len(batches)).tolist()]
@@ -172,10 +234,11 @@ class RaggedDataset(Dataset):
 
     def prediction_order(self):
         """Samples sorted by length, so prediction batches are little padded."""
-        return torch.argsort(self.lengths, stable=True)
+        return torch.argsort(self.lengths.cpu(), stable=True)
 
     def subset(self, index):
         """The sequences at ``index`` (a slice or an index tensor) as a new dataset."""
+        index = _on_device_of(index, self.values)
         if self.y is None or self.step_targets:
             y = self.y  # per-step targets are found through the offsets
         else:
@@ -222,6 +285,12 @@ class ReconstructionDataset(Dataset):
 
     def subset(self, index):
         return ReconstructionDataset(self.inputs.subset(index))
+
+    def tensors(self):
+        return self.inputs.tensors()
+
+    def to(self, device):
+        return ReconstructionDataset(self.inputs.to(device))
 
 
 class BatchIterator:
@@ -281,7 +350,7 @@ class ValidationSplit:
                 f"{n_valid} of the {n_samples} training samples and leaves none to train "
                 "on. Lower validation_fraction or pass more samples."
             )
-        labels = None if dataset.y is None else dataset.y.numpy()
+        labels = None if dataset.y is None else dataset.y.cpu().numpy()
         # Only one label per sample can be stratified on; per-step labels cannot.
         if not self.stratify or labels is None or labels.shape != (n_samples,):
             return dataset.subset(slice(0, n_train)), dataset.subset(slice(n_train, n_samples))

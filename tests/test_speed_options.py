@@ -113,3 +113,57 @@ def test_compiled_forward_matches_eager_and_pickles_uncompiled():
     assert list(compiled.net_.module_.state_dict()) == list(eager.net_.module_.state_dict())
     restored = pickle.loads(pickle.dumps(compiled))
     np.testing.assert_allclose(restored.predict(X[:32]), compiled.predict(X[:32]), atol=1e-5)
+
+
+def test_data_sets_move_to_a_gpu_whole_only_when_they_fit(monkeypatch):
+    from sklearn_rnn import _batches
+
+    moved = []
+
+    class Recording(_batches.SequenceDataset):
+        def to(self, device):
+            moved.append(str(device))
+            return self
+
+    dataset = Recording(torch.zeros(100, 10, 2), torch.zeros(100))  # 8,400 bytes
+    assert _batches.place_on_device(dataset, "cpu") is dataset and moved == []
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device: (40_000, 80_000))
+    _batches.place_on_device(dataset, "cuda:0")
+    assert moved == ["cuda:0"]
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device: (30_000, 80_000))
+    _batches.place_on_device(dataset, "cuda:0")
+    assert moved == ["cuda:0"]  # 8,400 bytes is over a quarter of 30,000: stays put
+
+
+@pytest.mark.parametrize("kind", ["sequence", "window", "ragged"])
+def test_moved_data_sets_gather_the_same_batches(kind):
+    from sklearn_rnn import _batches
+
+    values = torch.arange(60.0).reshape(30, 2)
+    if kind == "sequence":
+        dataset = _batches.SequenceDataset(values.reshape(10, 3, 2), torch.arange(10.0))
+    elif kind == "window":
+        dataset = _batches.WindowDataset(values, torch.arange(0, 20, 2), 5, torch.arange(10.0))
+    else:
+        lengths = torch.tensor([3, 1, 4, 2, 5, 3, 2, 4, 3, 3])
+        offsets = torch.cumsum(lengths, 0) - lengths
+        dataset = _batches.RaggedDataset(values, offsets, lengths, torch.arange(10.0))
+    moved = dataset.to("cpu")
+    index = torch.tensor([7, 2, 5])
+    for a, b in zip(dataset[index], moved[index]):
+        a, b = (a["X"], b["X"]) if isinstance(a, dict) else (a, b)
+        torch.testing.assert_close(a, b)
+    assert len(moved.subset(index)) == 3
+    assert sum(t.numel() for t in moved.tensors()) == sum(t.numel() for t in dataset.tensors())
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("precision", ["float32", "bfloat16", "float16"])
+def test_training_on_a_gpu_with_the_data_there(precision):
+    ragged = [rng.normal(size=(n, 2)) for n in rng.randint(3, 30, size=64)]
+    targets = np.array([s[:, 0].sum() for s in ragged])
+    for data, target in ((X, y), (ragged, targets)):
+        reg = LSTMRegressor(
+            hidden_size=16, max_epochs=20, device="cuda", precision=precision, random_state=0
+        ).fit(data, target)
+        assert reg.device_ == "cuda" and reg.score(data, target) > 0.5
