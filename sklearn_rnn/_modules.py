@@ -114,6 +114,8 @@ class RecurrentNetwork(nn.Module):
         )
         if cell == "rnn":
             rnn_kwargs["nonlinearity"] = nonlinearity
+        self.cell = cell
+        self.nonlinearity = nonlinearity
         self.hidden_size = hidden_size
         self.bidirectional = bidirectional
         self.pooling = pooling
@@ -237,43 +239,23 @@ class Seq2SeqNetwork(nn.Module):
         Number of values forecast per step.
     attention : bool, default=True
         Whether the decoder attends over the encoder's time steps.
-    cell, hidden_size, num_layers, bidirectional, dropout, nonlinearity, pooling
-        The encoder, as in :class:`RecurrentNetwork`; the decoder is a single
-        cell of the same kind and ``hidden_size``.
+    **encoder_params
+        The encoder's ``cell``, ``hidden_size``, ``num_layers``,
+        ``bidirectional``, ``dropout``, ``nonlinearity`` and ``pooling``, as in
+        :class:`RecurrentNetwork`; the decoder is a single cell of the same
+        kind and ``hidden_size``.
 
     Returns
     -------
     forward : tensor of shape (batch, horizon, n_targets)
     """
 
-    def __init__(
-        self,
-        input_size,
-        horizon,
-        n_targets,
-        attention=True,
-        cell="lstm",
-        hidden_size=64,
-        num_layers=1,
-        bidirectional=False,
-        dropout=0.0,
-        nonlinearity="tanh",
-        pooling="last",
-    ):
+    def __init__(self, input_size, horizon, n_targets, attention=True, **encoder_params):
         super().__init__()
-        _check_cell(cell)
         self.horizon = horizon
-        self.encoder = RecurrentNetwork(
-            input_size,
-            None,
-            cell=cell,
-            hidden_size=hidden_size,
-            num_layers=num_layers,
-            bidirectional=bidirectional,
-            dropout=dropout,
-            nonlinearity=nonlinearity,
-            pooling=pooling,
-        )
+        self.encoder = RecurrentNetwork(input_size, None, **encoder_params)
+        cell, nonlinearity = self.encoder.cell, self.encoder.nonlinearity
+        hidden_size = self.encoder.hidden_size
         encoded_size = self.encoder.n_features_out
         self.decoder = _Decoder(cell, n_targets, hidden_size, encoded_size, nonlinearity)
         self.start = nn.Parameter(torch.zeros(n_targets))
@@ -334,36 +316,16 @@ class SequenceEmbeddingNetwork(nn.Module):
         Size of the embedding.
     output_size : int or None
         Outputs of the supervised head, or None for the autoencoder.
-    cell, hidden_size, num_layers, bidirectional, dropout, nonlinearity, pooling
-        The encoder, as in :class:`RecurrentNetwork`.
+    **encoder_params
+        The encoder's parameters, as in :class:`RecurrentNetwork`; the
+        autoencoder's decoder is a recurrent layer of the same cell and size.
     """
 
-    def __init__(
-        self,
-        input_size,
-        n_components,
-        output_size=None,
-        cell="lstm",
-        hidden_size=64,
-        num_layers=1,
-        bidirectional=False,
-        dropout=0.0,
-        nonlinearity="tanh",
-        pooling="last",
-    ):
+    def __init__(self, input_size, n_components, output_size=None, **encoder_params):
         super().__init__()
-        _check_cell(cell)
-        self.encoder = RecurrentNetwork(
-            input_size,
-            None,
-            cell=cell,
-            hidden_size=hidden_size,
-            num_layers=num_layers,
-            bidirectional=bidirectional,
-            dropout=dropout,
-            nonlinearity=nonlinearity,
-            pooling=pooling,
-        )
+        self.encoder = RecurrentNetwork(input_size, None, **encoder_params)
+        cell, nonlinearity = self.encoder.cell, self.encoder.nonlinearity
+        hidden_size = self.encoder.hidden_size
         self.project = nn.Linear(self.encoder.n_features_out, n_components)
         if output_size is None:
             kwargs = {"nonlinearity": nonlinearity} if cell == "rnn" else {}
