@@ -371,16 +371,25 @@ class ValidationSplit:
 
 
 # CPU GEMM kernels compute the rows of a partial block (past the last multiple
-# of the kernel's row count) on another code path, with other rounding. Giving
-# every prediction batch a multiple of this many rows keeps a sample's
-# prediction independent of which and how many samples it is batched with.
-PREDICTION_ROW_MULTIPLE = 16
+# of the kernel's row count) on another code path, with other rounding. With
+# torch 2.13's MKL on x86-64, a GEMM gives a row the same bits in any batch
+# whose row count is a multiple of 4, with 1 to 16 threads; the GEMMs that
+# matter are the recurrent one of GRU and Elman cells (torch's own loop over the
+# batch rows) and the linear head (a matrix-vector kernel when it has one
+# output). Mean pooling over outputs stored time-major, when hidden_size is not
+# a multiple of 8, and MKL's SSE kernels (MKL_CBWR=COMPATIBLE) need multiples of
+# 8. Giving every prediction batch a multiple of this many rows keeps a sample's
+# prediction independent of which and how many samples it is batched with; 16
+# rows were no more invariant in any case tried, and make a one-sample
+# prediction 1.5x slower.
+PREDICTION_ROW_MULTIPLE = 8
 
 
 def prediction_batches(dataset, batch_size):
-    """The inputs of ``dataset`` in batches whose row counts are multiples of 16.
+    """The inputs of ``dataset`` in batches of a multiple of 8 rows.
 
-    The batch size is ``batch_size`` rounded up to a multiple of 16; the last
+    The batch size is ``batch_size`` rounded up to a multiple of
+    ``PREDICTION_ROW_MULTIPLE``; the last
     batch is padded with zero rows (length-1 sequences for ragged data), which
     the caller drops from the outputs. Samples come in
     ``dataset.prediction_order()``.
