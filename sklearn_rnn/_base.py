@@ -631,7 +631,7 @@ class BaseRecurrentEstimator(BaseEstimator):
                 lengths = batch["lengths"][:n_real].cpu()
                 outputs = outputs[step_mask(lengths, outputs.shape[1], "cpu")]
             pieces.append(outputs)
-        outputs = torch.cat(pieces).numpy().astype(np.float64)
+        outputs = (pieces[0] if len(pieces) == 1 else torch.cat(pieces)).numpy().astype(np.float64)
         order = dataset.prediction_order()
         if ragged_steps:
             order = order.numpy()
@@ -736,6 +736,10 @@ class BaseRecurrentEstimator(BaseEstimator):
         from ._persistence import save
 
         return save(self, path)
+
+    def __sklearn_is_fitted__(self):
+        # check_is_fitted would otherwise scan every attribute's name on each call.
+        return hasattr(self, "net_")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
