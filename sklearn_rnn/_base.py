@@ -603,7 +603,8 @@ class BaseRecurrentEstimator(BaseEstimator):
         ``compute`` takes a batch on the module's device (a tensor, or a dict of
         ``"X"`` and ``"lengths"`` for ragged data) and returns a tensor with one
         row per sequence. With ``step_outputs``, its second axis is time, and
-        ragged sequences keep only their real steps.
+        ragged sequences keep only their real steps. It runs with the module in
+        eval mode, without gradients, under the net's mixed precision.
 
         Returns
         -------
@@ -617,50 +618,46 @@ class BaseRecurrentEstimator(BaseEstimator):
         from ._batches import place_on_device, prediction_batches
         from ._modules import step_mask
 
-        device = next(self.net_.module_.parameters()).device
+        module = self.net_.module_
+        device = next(module.parameters()).device
         dataset = place_on_device(self._make_dataset(X), device)
         n_samples, n_done, pieces = len(dataset), 0, []
         ragged_steps = step_outputs and isinstance(X, RaggedSequences)
-        for batch in prediction_batches(dataset, self.batch_size):
-            outputs = compute(to_tensor(batch, device)).to("cpu", torch.float32)
-            # The last batch is padded with rows that are no samples.
-            n_real = min(outputs.shape[0], n_samples - n_done)
-            outputs = outputs[:n_real]
-            n_done += n_real
-            if ragged_steps:
-                lengths = batch["lengths"][:n_real].cpu()
-                outputs = outputs[step_mask(lengths, outputs.shape[1], "cpu")]
-            pieces.append(outputs)
+        if module.training:
+            module.eval()
+        with torch.no_grad(), self._autocast():
+            for batch in prediction_batches(dataset, self.batch_size):
+                outputs = compute(to_tensor(batch, device)).to("cpu", torch.float32)
+                # The last batch is padded with rows that are no samples.
+                n_real = min(outputs.shape[0], n_samples - n_done)
+                outputs = outputs[:n_real]
+                n_done += n_real
+                if ragged_steps:
+                    lengths = batch["lengths"][:n_real].cpu()
+                    outputs = outputs[step_mask(lengths, outputs.shape[1], "cpu")]
+                pieces.append(outputs)
         outputs = (pieces[0] if len(pieces) == 1 else torch.cat(pieces)).numpy().astype(np.float64)
         order = dataset.prediction_order()
-        if ragged_steps:
-            order = order.numpy()
-            sequences = np.split(outputs, np.cumsum(X.lengths[order])[:-1])
-            in_input_order = [None] * n_samples
-            for position, sample in enumerate(order.tolist()):
-                in_input_order[sample] = sequences[position]
-            return in_input_order
-        if order is not None:
-            outputs = outputs[torch.argsort(order).numpy()]
-        return outputs
+        if order is None:
+            return outputs
+        position_of_sample = torch.argsort(order).numpy()
+        if not ragged_steps:
+            return outputs[position_of_sample]
+        sequences = np.split(outputs, np.cumsum(X.lengths[order.numpy()])[:-1])
+        return [sequences[position] for position in position_of_sample]
 
     def _forward(self, X):
         """Network outputs for ``X``, float64: an array with a row per sequence, or
         a list of per-step arrays for ragged sequences and per-step outputs."""
-        import torch
-
         X = validate_predict_data(self, X)
         net = self.net_
         # The net's own forward (mixed precision, compiled module), without
         # evaluation_step's per-batch bookkeeping, a tenth of a one-sample
         # prediction. An accelerated net's step would also gather the outputs of
         # every process, and each process predicts its own inputs.
-        if net.module_.training:
-            net.module_.eval()
-        with torch.no_grad():
-            return self._batched_outputs(
-                X, net.infer, step_outputs=getattr(net.module_, "per_step", False)
-            )
+        return self._batched_outputs(
+            X, net.infer, step_outputs=getattr(net.module_, "per_step", False)
+        )
 
     def _autocast(self):
         """The fitted net's mixed-precision context (a no-op with an accelerator)."""
@@ -668,9 +665,9 @@ class BaseRecurrentEstimator(BaseEstimator):
         return contextlib.nullcontext() if autocast is None else autocast()
 
     def _has_attention(self):
-        return self.pooling == "attention" or getattr(self, "decoder", None) == "attention"
+        return self.pooling == "attention"
 
-    @available_if(_has_attention)
+    @available_if(lambda self: self._has_attention())
     def attention_weights(self, X):
         """How much each input time step counted in each prediction.
 
@@ -693,28 +690,19 @@ class BaseRecurrentEstimator(BaseEstimator):
             sequence, of shape (n_timesteps_i,) or (horizon, n_timesteps_i)
             Non-negative weights that sum to 1 over each sequence's time steps.
         """
-        import torch
-
         check_is_fitted(self)
         X = validate_predict_data(self, X)
         module = self.net_.module_
-        decoder_attention = getattr(self, "decoder", None) == "attention"
 
         def weights(batch):
             inputs = batch if isinstance(batch, dict) else {"X": batch}
-            if decoder_attention:
-                # Time on the second axis, so that ragged sequences are cut there.
-                return module.decode(**inputs)[1].transpose(1, 2)
-            return module.encode(**inputs)[1]
+            # Time on the second axis, where ragged sequences are cut to length.
+            return module.attention_weights(**inputs).movedim(-1, 1)
 
-        module.eval()
-        with torch.no_grad(), self._autocast():
-            result = self._batched_outputs(X, weights, step_outputs=True)
-        if not decoder_attention:
-            return result
+        result = self._batched_outputs(X, weights, step_outputs=True)
         if isinstance(result, list):
-            return [w.T for w in result]
-        return result.transpose(0, 2, 1)
+            return [np.moveaxis(w, 0, -1) for w in result]
+        return np.moveaxis(result, 1, -1)
 
     def save(self, path):
         """Save the fitted estimator to the directory ``path``, safely.

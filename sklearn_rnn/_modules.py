@@ -225,6 +225,10 @@ class RecurrentNetwork(nn.Module):
         outputs, mask = self.step_outputs(X, lengths)
         return self.pool(outputs, lengths, mask)
 
+    def attention_weights(self, X, lengths=None):
+        """Attention pooling's weights, shape (batch, time); with ``pooling="attention"``."""
+        return self.encode(X, lengths)[1]
+
     def forward(self, X, lengths=None):
         if self.per_step:
             return self.head(self.step_outputs(X, lengths)[0])
@@ -327,6 +331,10 @@ class Seq2SeqNetwork(nn.Module):
             forecasts.append(previous)
         weights = torch.stack(all_weights, dim=1) if all_weights else None
         return torch.stack(forecasts, dim=1), weights
+
+    def attention_weights(self, X, lengths=None):
+        """The decoder's attention weights, shape (batch, horizon, time); with ``attention``."""
+        return self.decode(X, lengths)[1]
 
     def forward(self, X, lengths=None):
         return self.decode(X, lengths)[0]

@@ -132,6 +132,9 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
             return "horizon"
         return super()._target_layout(y)
 
+    def _has_attention(self):
+        return super()._has_attention() or self.decoder == "attention"
+
     def _module_class(self):
         from ._modules import RecurrentNetwork, Seq2SeqNetwork
 

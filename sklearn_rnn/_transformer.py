@@ -196,18 +196,14 @@ class RNNSequenceTransformer(
             DataFrame indexed by (instance, time), a DataFrame indexed by
             instance.
         """
-        import torch
-
         check_is_fitted(self)
         long_frame = is_long_frame(X)
         sequences = validate_predict_data(self, X)
         module = self.net_.module_
-        module.eval()
-        with torch.no_grad(), self._autocast():
-            embeddings = self._batched_outputs(
-                sequences,
-                lambda batch: module.embed(**(batch if isinstance(batch, dict) else {"X": batch})),
-            )
+        embeddings = self._batched_outputs(
+            sequences,
+            lambda batch: module.embed(**(batch if isinstance(batch, dict) else {"X": batch})),
+        )
         if long_frame and _get_output_config("transform", self)["dense"] == "pandas":
             import pandas as pd
 
