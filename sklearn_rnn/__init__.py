@@ -4,14 +4,13 @@ Importing the package is cheap: torch and skorch are imported when a model is
 first fitted or loaded, not here.
 """
 
+from ._base import load
 from ._classifier import GRUClassifier, LSTMClassifier, RNNClassifier
 from ._data import from_channels_first
-from ._persistence import load
 from ._regressor import GRURegressor, LSTMRegressor, RNNRegressor
 from ._transformer import RNNSequenceTransformer
+from ._version import __version__
 from ._windowing import SlidingWindowTransformer, make_windows
-
-__version__ = "0.1.0"
 
 __all__ = [
     "GRUClassifier",

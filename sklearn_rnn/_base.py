@@ -1,15 +1,19 @@
-"""The shared estimator core: hyperparameters, validation and the skorch net.
+"""The estimator skeleton: shared hyperparameters, the fit and predict flow, saving.
 
 Estimators hold a skorch ``NeuralNet`` in ``net_``, built in ``fit``; they do
 not subclass it, so scikit-learn's parameter validation, ``clone`` and tags
 stay intact while skorch runs the training loop, callbacks and history.
+
+The work is done elsewhere, one job per module: ``_data`` validates input into
+one typed value, ``_targets`` encodes targets, ``_batches`` builds datasets,
+``_net`` builds the skorch net, ``_prediction`` runs prediction batches and
+``_persistence`` reads and writes files. Subclasses fill the abstract contract
+below and read their own parameters; this class reads only the shared ones.
 """
 
-import contextlib
-import copy
 import os
-import re
 import warnings
+from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
@@ -19,150 +23,35 @@ from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from . import _persistence
 from ._data import (
-    RaggedSequences,
     seed_from_random_state,
+    standardisation,
     validate_fit_data,
     validate_predict_data,
-    window_structure,
 )
 
-_OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
-_DEVICE_PATTERN = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
+# Losses a saved model may name: torch's, by class name; this package's are in _modules.LOSSES.
+_TORCH_LOSSES = ("MSELoss", "CrossEntropyLoss")
+# The constraint of the Elman cell's ``nonlinearity``, for the estimators that have one.
+NONLINEARITY = [StrOptions({"tanh", "relu"})]
 
 
-def resolve_device(device):
-    """Turn the ``device`` parameter into a torch device string that exists here."""
-    import torch
-
-    if not isinstance(device, str) or not _DEVICE_PATTERN.fullmatch(device):
-        raise ValueError(
-            f"device={device!r} is not a known device; use 'auto', 'cpu', 'cuda', "
-            "'cuda:N' or 'mps'."
-        )
-    mps_available = torch.backends.mps.is_available()
-    if device == "auto":
-        if torch.cuda.is_available():
-            return "cuda"
-        return "mps" if mps_available else "cpu"
-    if device.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise ValueError(
-                f"device={device!r} was requested, but CUDA is not available in this "
-                f"PyTorch installation (torch {torch.__version__}). Use device='auto' "
-                "or device='cpu'."
-            )
-        index = torch.device(device).index
-        if index is not None and index >= torch.cuda.device_count():
-            raise ValueError(
-                f"device={device!r} was requested, but only "
-                f"{torch.cuda.device_count()} CUDA device(s) are visible."
-            )
-    if device == "mps" and not mps_available:
-        raise ValueError(
-            "device='mps' was requested, but Apple MPS is not available here. Use "
-            "device='auto' or device='cpu'."
-        )
-    return device
-
-
-def _optimizer_class(optimizer):
-    if callable(optimizer):
-        return optimizer
-    import torch
-
-    return {
-        "adam": torch.optim.Adam,
-        "adamw": torch.optim.AdamW,
-        "sgd": torch.optim.SGD,
-        "rmsprop": torch.optim.RMSprop,
-    }[optimizer]
-
-
-def _checked_callbacks(callbacks):
-    from skorch.callbacks import Callback
-
-    for entry in callbacks or []:
-        named = isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], str)
-        if not isinstance(entry[1] if named else entry, Callback):
-            raise TypeError(
-                "callbacks must be a list of skorch callbacks (skorch.callbacks.Callback "
-                f"instances) or (name, callback) tuples; got {entry!r}."
-            )
-    return callbacks or []
-
-
-def flatten_steps(y_true, y_pred, sample_weight=None):
-    """Per-step targets and predictions as one row per time step, for scoring.
-
-    ``y_pred`` is an array (n_samples, n_timesteps, ...) or a list of arrays
-    (n_timesteps_i, ...); ``y_true`` is laid out as in ``fit``. A sequence's
-    sample weight is repeated for each of its steps.
-
-    Returns
-    -------
-    y_true, y_pred : ndarray of shape (total_timesteps,) or (total_timesteps, n_outputs)
-    sample_weight : ndarray of shape (total_timesteps,) or None
-    """
-    if isinstance(y_pred, list):
-        lengths = [len(values) for values in y_pred]
-        y_pred = np.concatenate(y_pred) if y_pred else np.empty(0)
-        y_true = (
-            y_true.to_numpy()
-            if hasattr(y_true, "iloc")
-            else np.concatenate([np.asarray(values) for values in y_true])
-        )
-    else:
-        lengths = [y_pred.shape[1]] * y_pred.shape[0]
-        y_true = np.asarray(y_true)
-        y_pred = y_pred.reshape((-1,) + y_pred.shape[2:])
-    y_true = y_true.reshape(y_pred.shape)
-    if sample_weight is not None:
-        sample_weight = np.repeat(np.asarray(sample_weight, dtype=np.float64), lengths)
-    return y_true, y_pred, sample_weight
-
-
-@contextlib.contextmanager
-def seeded_torch_rng(device, seed):
-    """Seed torch's generators for ``device`` only, restoring them afterwards.
-
-    ``torch.manual_seed`` would also re-seed every CUDA device for good; here
-    the CPU generator and the training device's generator are forked, seeded,
-    and left as they were once training is done.
-    """
-    import torch
-
-    device = torch.device(device)
-    if device.type == "cuda":
-        index = device.index if device.index is not None else torch.cuda.current_device()
-        with torch.random.fork_rng(devices=[index], device_type="cuda"):
-            torch.random.default_generator.manual_seed(seed)
-            with torch.cuda.device(index):
-                torch.cuda.manual_seed(seed)
-            yield
-    elif device.type == "mps":
-        with torch.random.fork_rng(devices=[0], device_type="mps"):
-            torch.random.default_generator.manual_seed(seed)
-            torch.mps.manual_seed(seed)
-            yield
-    else:
-        with torch.random.fork_rng(devices=[]):
-            torch.random.default_generator.manual_seed(seed)
-            yield
-
-
-class BaseRecurrentEstimator(BaseEstimator):
+class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
     """Base class of the recurrent estimators; not for direct use.
 
-    Subclasses define ``__init__`` with the hyperparameters listed in
-    ``_parameter_constraints``, set ``_cell`` and implement
-    ``_encode_targets(y, warm)``, which returns the target tensor, the
-    module's output parameters (e.g. ``{"output_size": 3}``), the criterion
-    class and its parameters. ``_target_layout`` and ``_module_class`` pick
-    the layout of ``y`` and the torch module.
-    """
+    The contract a subclass fills:
 
-    _cell = "lstm"
+    - ``__init__`` with its full, keyword-only signature, forwarding the
+      shared hyperparameters here and storing its own;
+    - ``_cell``: ``"rnn"``, ``"lstm"`` or ``"gru"``;
+    - ``_target_spec(y)``: the ``TargetSpec`` of ``y`` (its layout and kind);
+    - ``_network_class()``: the torch module, chosen by hyperparameters alone;
+    - ``_encode_targets(y, warm)``: a ``TrainingTargets`` (targets as the loss
+      sees them, the network's output parameters, the loss, fitted attributes);
+    - optionally ``_encoder_params()`` (Elman cells add their nonlinearity),
+      ``_stratify_validation`` and ``_has_attention()``.
+    """
 
     _parameter_constraints: dict = {
         "hidden_size": [Interval(Integral, 1, None, closed="left")],
@@ -170,19 +59,18 @@ class BaseRecurrentEstimator(BaseEstimator):
         "bidirectional": ["boolean"],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "pooling": [StrOptions({"last", "mean", "max", "attention"})],
-        "return_sequences": ["boolean"],
+        "scale_inputs": ["boolean"],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "lr_schedule": [StrOptions({"plateau", "constant"})],
-        "optimizer": [StrOptions(set(_OPTIMIZERS)), callable],
+        "optimizer": [StrOptions({"adam", "adamw", "sgd", "rmsprop"}), callable],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "clip_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
-        "scale_inputs": ["boolean"],
         "callbacks": [list, None],
         "verbose": ["verbose"],
         "device": [StrOptions({"auto", "cpu", "cuda", "mps"}), str],
@@ -195,28 +83,101 @@ class BaseRecurrentEstimator(BaseEstimator):
         "accelerator": [HasMethods(["prepare", "backward"]), None],
     }
 
-    # -- hooks for subclasses -------------------------------------------------
-
-    _multi_output = False
-    _y_numeric = False
+    # Public subclasses by class name: the only classes ``load`` rebuilds.
+    _registry: dict = {}
     _stratify_validation = False
 
-    def _target_layout(self, y):
-        """How ``y`` is laid out: "sample", "step", "horizon" or "none"."""
-        return "step" if getattr(self, "return_sequences", False) else "sample"
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if not cls.__name__.startswith("_"):
+            BaseRecurrentEstimator._registry[cls.__name__] = cls
 
-    def _module_class(self):
+    @abstractmethod
+    def __init__(
+        self,
+        *,
+        hidden_size,
+        num_layers,
+        bidirectional,
+        dropout,
+        pooling,
+        scale_inputs,
+        max_epochs,
+        batch_size,
+        lr,
+        lr_schedule,
+        optimizer,
+        weight_decay,
+        clip_grad_norm,
+        early_stopping,
+        validation_fraction,
+        n_iter_no_change,
+        tol,
+        callbacks,
+        verbose,
+        device,
+        precision,
+        compile,
+        random_state,
+        warm_start,
+        checkpoint_dir,
+        checkpoint_every,
+        accelerator,
+    ):
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bidirectional = bidirectional
+        self.dropout = dropout
+        self.pooling = pooling
+        self.scale_inputs = scale_inputs
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.lr_schedule = lr_schedule
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.clip_grad_norm = clip_grad_norm
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.callbacks = callbacks
+        self.verbose = verbose
+        self.device = device
+        self.precision = precision
+        self.compile = compile
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
+        self.accelerator = accelerator
+
+    # -- the contract -----------------------------------------------------------
+
+    @property
+    @abstractmethod
+    def _cell(self):
+        """The recurrent cell: "rnn", "lstm" or "gru"."""
+
+    @abstractmethod
+    def _target_spec(self, y):
+        """The ``TargetSpec`` of ``y`` under the current hyperparameters."""
+
+    @abstractmethod
+    def _network_class(self):
         """The torch module class, chosen by the hyperparameters alone."""
-        from ._modules import RecurrentNetwork
 
-        return RecurrentNetwork
+    @abstractmethod
+    def _encode_targets(self, y, warm):
+        """Validated ``y`` as a ``TrainingTargets``.
 
-    def _module_params(self, output_params):
-        """The module's parameters: the encoder's, plus ``output_params`` from
-        ``_encode_targets`` (the output size and shape)."""
-        params = {
-            "input_size": self.input_size_,
-            **output_params,
+        With ``warm``, the fitted attributes of the previous fit are kept (and
+        ``y`` must agree with them).
+        """
+
+    def _encoder_params(self):
+        """The recurrent encoder's parameters."""
+        return {
             "cell": self._cell,
             "hidden_size": self.hidden_size,
             "num_layers": self.num_layers,
@@ -224,11 +185,11 @@ class BaseRecurrentEstimator(BaseEstimator):
             "dropout": self.dropout,
             "pooling": self.pooling,
         }
-        if self._cell == "rnn":
-            params["nonlinearity"] = self.nonlinearity
-        return params
 
-    # -- fitting --------------------------------------------------------------
+    def _has_attention(self):
+        return self.pooling == "attention"
+
+    # -- fitting ----------------------------------------------------------------
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
@@ -265,29 +226,25 @@ class BaseRecurrentEstimator(BaseEstimator):
             raise
 
     def _fit(self, X, y):
+        from ._batches import make_dataset, place_on_device
+        from ._net import build_net, seeded_torch_rng, training_device
+
         warm = self.warm_start and hasattr(self, "net_")
+        if not warm:
+            # Nothing learnt by an earlier fit (with other targets, say) may linger.
+            for name in [n for n in vars(self) if n.endswith("_") and not n.startswith("_")]:
+                delattr(self, name)
         previous_input_size = getattr(self, "input_size_", None)
-        layout = self._target_layout(y)
-        X, y = validate_fit_data(
-            self,
-            X,
-            y,
-            multi_output=self._multi_output,
-            y_numeric=self._y_numeric,
-            targets=layout,
-        )
+        spec = self._target_spec(y)
+        sequences, y = validate_fit_data(self, X, y, targets=spec)
         if warm and previous_input_size != self.input_size_:
             raise ValueError(
                 f"warm_start=True continues training the fitted network, which takes "
                 f"{previous_input_size} features per time step, but X has "
                 f"{self.input_size_}. Set warm_start=False to train a new network."
             )
-        device = (
-            resolve_device(self.device)
-            if self.accelerator is None
-            else str(self.accelerator.device)
-        )
-        self._check_speed_options(device)
+        settings = self.get_params(deep=False)
+        device = training_device(settings)
         if self.dropout > 0 and self.num_layers == 1:
             warnings.warn(
                 f"dropout={self.dropout} has no effect with num_layers=1: dropout is "
@@ -295,277 +252,57 @@ class BaseRecurrentEstimator(BaseEstimator):
                 UserWarning,
             )
         if not warm:
-            self._fit_input_scaling(X)
-        y_tensor, output_params, criterion, criterion_params = self._encode_targets(y, warm)
-        dataset = self._make_dataset(X, y_tensor, step_targets=layout == "step")
-        if layout == "none":
-            from ._batches import ReconstructionDataset
-
-            dataset = ReconstructionDataset(dataset)
+            self.input_mean_, self.input_scale_ = standardisation(
+                sequences.timestep_rows(), enabled=self.scale_inputs, name="X"
+            )
+        targets = self._encode_targets(y, warm)
+        for name, value in targets.fitted.items():
+            setattr(self, name, value)
+        dataset = make_dataset(
+            sequences, self.input_mean_, self.input_scale_, targets.values, spec.layout
+        )
         if self.accelerator is None:
-            from ._batches import place_on_device
-
             dataset = place_on_device(dataset, device)
         seed = seed_from_random_state(self.random_state)
-        checkpoint = None
+        checkpoint = resumed = None
         if self.checkpoint_dir is not None:
             from ._checkpoint import fit_fingerprint, read_checkpoint
 
-            fingerprint = fit_fingerprint(self, X, y)
-            checkpoint = read_checkpoint(self.checkpoint_dir, fingerprint)
-            if checkpoint is not None:
-                seed = checkpoint["seed"]
-            checkpoint_spec = (fingerprint, checkpoint)
-        else:
-            checkpoint_spec = None
-
-        net = self._build_net(
-            self._module_params(output_params),
-            criterion,
-            criterion_params,
-            device,
-            seed,
-            checkpoint_spec,
+            fingerprint = fit_fingerprint(self, sequences.fingerprint_data(), y)
+            resumed = read_checkpoint(self.checkpoint_dir, fingerprint)
+            if resumed is not None:
+                seed = resumed["seed"]
+            checkpoint = (fingerprint, resumed)
+        net = build_net(
+            settings,
+            module=self._network_class(),
+            module_params={
+                "input_size": self.input_size_,
+                **targets.output_params,
+                **self._encoder_params(),
+            },
+            criterion=targets.criterion,
+            criterion_params=targets.criterion_params,
+            device=device,
+            seed=seed,
+            stratify=self._stratify_validation,
+            checkpoint=checkpoint,
         )
         with seeded_torch_rng(device, seed):
             net.initialize()
             if warm:
                 self._load_warm_start_weights(net)
-            if checkpoint is None:
+            if resumed is None:
                 net.partial_fit(dataset)
             else:
                 from ._checkpoint import restore_checkpoint
 
-                restore_checkpoint(net, checkpoint)
+                restore_checkpoint(net, resumed)
                 net.partial_fit(dataset, epochs=max(self.max_epochs - len(net.history), 0))
         self.net_ = net
         self.device_ = device
         self._record_history()
         return self
-
-    def _check_speed_options(self, device):
-        if self.accelerator is not None and (self.precision != "float32" or self.compile):
-            raise ValueError(
-                "With an accelerator, mixed precision and compilation are the "
-                "Accelerator's settings (Accelerator(mixed_precision='bf16'), "
-                "dynamo_backend=...): leave precision='float32' and compile=False."
-            )
-        if self.precision == "float16" and device.split(":")[0] not in ("cuda", "mps"):
-            raise ValueError(
-                f"precision='float16' needs a GPU, but the model trains on {device!r}, "
-                "where PyTorch's recurrent kernels have no float16 version. Use "
-                "precision='bfloat16' on the CPU."
-            )
-
-    def _fit_target_scaling(self, values, warm):
-        """Standardise numeric targets (last axis: outputs) with the statistics of ``fit``.
-
-        Sets ``n_outputs_``, ``target_mean_`` and ``target_scale_`` unless
-        ``warm``; returns the scaled targets as a float32 tensor.
-        """
-        import torch
-
-        n_outputs = values.shape[-1]
-        if warm and n_outputs != self.n_outputs_:
-            raise ValueError(
-                f"warm_start=True continues training a network with {self.n_outputs_} "
-                f"output(s), but y has {n_outputs}. Set warm_start=False to train anew."
-            )
-        if not warm:
-            flat = values.reshape(-1, n_outputs)
-            self.n_outputs_ = n_outputs
-            if self.scale_targets:
-                with np.errstate(over="ignore"):  # overflow is reported below, as an error
-                    mean = flat.mean(axis=0)
-                    scale = flat.std(axis=0)
-                scale[scale < 10 * np.finfo(np.float64).eps] = 1.0
-                if not (np.isfinite(mean).all() and np.isfinite(scale).all()):
-                    raise ValueError(
-                        "y holds values too large to standardise: their mean or standard "
-                        "deviation overflows float64. Rescale y before fitting."
-                    )
-            else:
-                mean, scale = np.zeros(n_outputs), np.ones(n_outputs)
-            self.target_mean_, self.target_scale_ = mean, scale
-        scaled = (values - self.target_mean_) / self.target_scale_
-        return torch.from_numpy(scaled.astype(np.float32))
-
-    def _encode_labels(self, y, warm):
-        """Class labels as class indices of the same shape; sets ``classes_``.
-
-        Returns the index tensor and the class weights for the loss (or None).
-        """
-        import torch
-        from sklearn.utils.class_weight import compute_class_weight
-        from sklearn.utils.multiclass import check_classification_targets
-
-        labels = np.asarray(y).ravel()
-        check_classification_targets(labels)
-        classes, encoded = np.unique(labels, return_inverse=True)
-        if len(classes) < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs at least 2 classes to learn from, but y "
-                f"holds only one class: {classes.tolist()[0]!r}."
-            )
-        if warm and not np.array_equal(classes, self.classes_):
-            raise ValueError(
-                f"warm_start=True continues training on the classes {self.classes_!r}, "
-                f"but y has the classes {classes!r}. Set warm_start=False to train anew."
-            )
-        self.classes_ = classes
-        class_weight = getattr(self, "class_weight", None)
-        weights = None
-        if class_weight is not None:
-            weights = torch.as_tensor(
-                compute_class_weight(class_weight, classes=classes, y=labels), dtype=torch.float32
-            )
-        return torch.from_numpy(encoded.astype(np.int64).reshape(np.shape(y))), weights
-
-    def _fit_input_scaling(self, X):
-        if isinstance(X, RaggedSequences):
-            steps = X.values
-        else:
-            structure = window_structure(X)
-            # Windows over one series: the series' statistics, without materialising windows.
-            steps = X.reshape(-1, X.shape[2]) if structure is None else structure[0]
-        if self.scale_inputs:
-            with np.errstate(over="ignore"):  # overflow is reported below, as an error
-                mean = steps.mean(axis=0, dtype=np.float64)
-                scale = steps.std(axis=0, dtype=np.float64)
-            # Constant features are centred, not divided by zero.
-            scale[scale < 10 * np.finfo(np.float64).eps] = 1.0
-            if not (np.isfinite(mean).all() and np.isfinite(scale).all()):
-                raise ValueError(
-                    "X holds values too large to standardise: their mean or standard "
-                    "deviation overflows float64. Rescale X before fitting."
-                )
-        else:
-            mean = np.zeros(steps.shape[1])
-            scale = np.ones(steps.shape[1])
-        self.input_mean_ = mean
-        self.input_scale_ = scale
-
-    def _make_dataset(self, X, y=None, step_targets=False):
-        """Scaled float32 tensors of validated ``X`` (and ``y``) as a torch dataset.
-
-        Windows over one series keep the series alone and are gathered per batch;
-        ragged sequences stay end to end and are padded per batch, and so are
-        their per-step targets (``step_targets``).
-        """
-        import torch
-
-        from ._batches import RaggedDataset, SequenceDataset, WindowDataset
-
-        def scaled(values):
-            values = (values - self.input_mean_) / self.input_scale_
-            return torch.from_numpy(np.ascontiguousarray(values, dtype=np.float32))
-
-        if isinstance(X, RaggedSequences):
-            return RaggedDataset(
-                scaled(X.values),
-                torch.from_numpy(X.offsets),
-                torch.from_numpy(X.lengths),
-                y,
-                step_targets=step_targets,
-            )
-        structure = window_structure(X)
-        if structure is None:
-            return SequenceDataset(scaled(X), y)
-        series, step = structure
-        starts = torch.arange(X.shape[0], dtype=torch.int64) * step
-        return WindowDataset(scaled(series), starts, X.shape[1], y)
-
-    def _build_net(
-        self, module_params, criterion, criterion_params, device, seed, checkpoint_spec=None
-    ):
-        """The skorch net to train, around ``self._module_class()(**module_params)``.
-
-        ``checkpoint_spec`` is None, or (fingerprint, state of the checkpoint to
-        resume from or None) when ``checkpoint_dir`` is set.
-        """
-        from skorch.callbacks import GradientNormClipping
-
-        from ._batches import BatchIterator, ValidationSplit
-        from ._callbacks import PlateauSchedule, StopOnNonFiniteLoss
-        from ._net import RecurrentNet
-
-        callbacks = [("stop_on_non_finite_loss", StopOnNonFiniteLoss())]
-        if self.clip_grad_norm is not None:
-            callbacks.append(
-                ("gradient_clipping", GradientNormClipping(gradient_clip_value=self.clip_grad_norm))
-            )
-        callbacks.append(
-            (
-                "plateau_schedule",
-                PlateauSchedule(
-                    monitor="valid_loss" if self.early_stopping else "train_loss",
-                    patience=self.n_iter_no_change,
-                    tol=self.tol,
-                    max_reductions=4 if self.lr_schedule == "plateau" else 0,
-                    factor=0.5,
-                    restore_best=self.early_stopping,
-                    resume_state=checkpoint_spec[1]["plateau"]
-                    if checkpoint_spec and checkpoint_spec[1]
-                    else None,
-                ),
-            )
-        )
-        if checkpoint_spec is not None:
-            from ._checkpoint import CheckpointEvery
-
-            callbacks.append(
-                (
-                    "checkpoint",
-                    CheckpointEvery(
-                        self.checkpoint_dir, self.checkpoint_every, checkpoint_spec[0], seed
-                    ),
-                )
-            )
-        # Copies, so that fitting never mutates the callbacks the user passed in.
-        callbacks.extend(copy.deepcopy(_checked_callbacks(self.callbacks)))
-        train_split = (
-            ValidationSplit(self.validation_fraction, self._stratify_validation, seed)
-            if self.early_stopping
-            else None
-        )
-        optimizer_params = {}
-        if self.weight_decay:
-            optimizer_params["optimizer__weight_decay"] = self.weight_decay
-        module_params = {f"module__{key}": value for key, value in module_params.items()}
-        net_class, net_params = RecurrentNet, {
-            "iterator_train": BatchIterator,
-            "iterator_train__shuffle": True,
-            "iterator_valid": BatchIterator,
-            "device": device,
-            "precision": self.precision,
-            "compile_forward": self.compile,
-        }
-        if self.accelerator is not None:
-            from ._distributed import AcceleratedNet, accelerate_net_params
-
-            net_class = AcceleratedNet
-            net_params = {
-                "accelerator": self.accelerator,
-                "device": None,  # the Accelerator places the model
-                # skorch prints through accelerator.print, which ignores verbose=0.
-                "callbacks__print_log__sink": self.accelerator.print if self.verbose else print,
-                **accelerate_net_params(),
-            }
-        return net_class(
-            module=self._module_class(),
-            criterion=criterion,
-            optimizer=_optimizer_class(self.optimizer),
-            lr=self.lr,
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            train_split=train_split,
-            callbacks=callbacks,
-            verbose=self.verbose,
-            **net_params,
-            **module_params,
-            **optimizer_params,
-            **criterion_params,
-        )
 
     def _load_warm_start_weights(self, net):
         old = self.net_.get_params_for("module")
@@ -595,77 +332,35 @@ class BaseRecurrentEstimator(BaseEstimator):
                 ConvergenceWarning,
             )
 
-    # -- prediction -----------------------------------------------------------
+    # -- prediction -------------------------------------------------------------
 
-    def _batched_outputs(self, X, compute, step_outputs=False):
-        """Run ``compute(batch)`` over prediction batches of validated ``X``.
+    def _outputs(self, sequences, compute, step_outputs=False):
+        """``compute`` over prediction batches of validated ``sequences``; see
+        ``_prediction.batched_outputs``."""
+        from ._prediction import batched_outputs
 
-        ``compute`` takes a batch on the module's device (a tensor, or a dict of
-        ``"X"`` and ``"lengths"`` for ragged data) and returns a tensor with one
-        row per sequence. With ``step_outputs``, its second axis is time, and
-        ragged sequences keep only their real steps. It runs with the module in
-        eval mode, without gradients, under the net's mixed precision.
-
-        Returns
-        -------
-        outputs : ndarray of shape (n_samples, ...), float64, in input order;
-            a list of arrays of shape (n_timesteps_i, ...) for ragged sequences
-            with ``step_outputs``
-        """
-        import torch
-        from skorch.utils import to_tensor
-
-        from ._batches import place_on_device, prediction_batches
-        from ._modules import step_mask
-
-        module = self.net_.module_
-        device = next(module.parameters()).device
-        dataset = place_on_device(self._make_dataset(X), device)
-        n_samples, n_done, pieces = len(dataset), 0, []
-        ragged_steps = step_outputs and isinstance(X, RaggedSequences)
-        if module.training:
-            module.eval()
-        with torch.no_grad(), self._autocast():
-            for batch in prediction_batches(dataset, self.batch_size):
-                outputs = compute(to_tensor(batch, device)).to("cpu", torch.float32)
-                # The last batch is padded with rows that are no samples.
-                n_real = min(outputs.shape[0], n_samples - n_done)
-                outputs = outputs[:n_real]
-                n_done += n_real
-                if ragged_steps:
-                    lengths = batch["lengths"][:n_real].cpu()
-                    outputs = outputs[step_mask(lengths, outputs.shape[1], "cpu")]
-                pieces.append(outputs)
-        outputs = (pieces[0] if len(pieces) == 1 else torch.cat(pieces)).numpy().astype(np.float64)
-        order = dataset.prediction_order()
-        if order is None:
-            return outputs
-        position_of_sample = torch.argsort(order).numpy()
-        if not ragged_steps:
-            return outputs[position_of_sample]
-        sequences = np.split(outputs, np.cumsum(X.lengths[order.numpy()])[:-1])
-        return [sequences[position] for position in position_of_sample]
+        return batched_outputs(
+            self.net_,
+            sequences,
+            self.input_mean_,
+            self.input_scale_,
+            self.batch_size,
+            compute,
+            step_outputs,
+        )
 
     def _forward(self, X):
         """Network outputs for ``X``, float64: an array with a row per sequence, or
         a list of per-step arrays for ragged sequences and per-step outputs."""
-        X = validate_predict_data(self, X)
+        sequences = validate_predict_data(self, X)
         net = self.net_
         # The net's own forward (mixed precision, compiled module), without
         # evaluation_step's per-batch bookkeeping, a tenth of a one-sample
         # prediction. An accelerated net's step would also gather the outputs of
         # every process, and each process predicts its own inputs.
-        return self._batched_outputs(
-            X, net.infer, step_outputs=getattr(net.module_, "per_step", False)
+        return self._outputs(
+            sequences, net.infer, step_outputs=getattr(net.module_, "per_step", False)
         )
-
-    def _autocast(self):
-        """The fitted net's mixed-precision context (a no-op with an accelerator)."""
-        autocast = getattr(self.net_, "autocast", None)
-        return contextlib.nullcontext() if autocast is None else autocast()
-
-    def _has_attention(self):
-        return self.pooling == "attention"
 
     @available_if(lambda self: self._has_attention())
     def attention_weights(self, X):
@@ -685,13 +380,13 @@ class BaseRecurrentEstimator(BaseEstimator):
         Returns
         -------
         weights : ndarray of shape (n_samples, n_timesteps), or \
-                (n_samples, horizon, n_timesteps) for the decoder's attention;
+                (n_samples, horizon, n_timesteps) for the decoder's attention
+            Non-negative weights that sum to 1 over each sequence's time steps;
             for sequences of different lengths, a list with an array per
-            sequence, of shape (n_timesteps_i,) or (horizon, n_timesteps_i)
-            Non-negative weights that sum to 1 over each sequence's time steps.
+            sequence, of shape (n_timesteps_i,) or (horizon, n_timesteps_i).
         """
         check_is_fitted(self)
-        X = validate_predict_data(self, X)
+        sequences = validate_predict_data(self, X)
         module = self.net_.module_
 
         def weights(batch):
@@ -699,17 +394,29 @@ class BaseRecurrentEstimator(BaseEstimator):
             # Time on the second axis, where ragged sequences are cut to length.
             return module.attention_weights(**inputs).movedim(-1, 1)
 
-        result = self._batched_outputs(X, weights, step_outputs=True)
+        result = self._outputs(sequences, weights, step_outputs=True)
         if isinstance(result, list):
             return [np.moveaxis(w, 0, -1) for w in result]
         return np.moveaxis(result, 1, -1)
+
+    def __sklearn_is_fitted__(self):
+        # check_is_fitted would otherwise scan every attribute's name on each call.
+        return hasattr(self, "net_")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        return tags
+
+    # -- saving -----------------------------------------------------------------
 
     def save(self, path):
         """Save the fitted estimator to the directory ``path``, safely.
 
         Writes ``config.json`` (hyperparameters, fitted attributes, package
-        version) and ``weights.safetensors``; ``sklearn_rnn.load(path)`` reads
-        them back without executing any pickle, unlike ``pickle``/``joblib``.
+        version) and ``weights.safetensors`` (the network's weights and the
+        fitted arrays); ``load`` reads them back without executing any pickle,
+        unlike ``pickle``/``joblib``.
 
         Parameters
         ----------
@@ -721,15 +428,170 @@ class BaseRecurrentEstimator(BaseEstimator):
         path : pathlib.Path
             The directory written.
         """
-        from ._persistence import save
+        check_is_fitted(self)
+        params = {name: self._saved_param(name, value) for name, value in self.get_params(deep=False).items()}
+        fitted, tensors = {}, {}
+        # Every attribute that is not a hyperparameter is fitted state (including
+        # private state such as the set_output configuration): nothing is listed by hand.
+        for name, value in vars(self).items():
+            if name in params or name == "net_":
+                continue
+            if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+                tensors[f"fitted.{name}"] = np.ascontiguousarray(value)
+                continue
+            try:
+                fitted[name] = _persistence.to_json(value)
+            except TypeError as exc:
+                raise TypeError(f"The fitted attribute {name} cannot be saved safely: {exc}") from None
+        criterion = self.net_.criterion_
+        tensors.update(
+            {
+                f"module.{name}": tensor.detach().to("cpu").contiguous()
+                for name, tensor in self.net_.module_.state_dict().items()
+            }
+        )
+        if getattr(criterion, "weight", None) is not None:
+            tensors["criterion.weight"] = criterion.weight.detach().to("cpu").contiguous()
+        config = {
+            "estimator": type(self).__name__,
+            "params": params,
+            "fitted": fitted,
+            "module": {
+                key: _persistence.to_json(value)
+                for key, value in self.net_.get_params_for("module").items()
+            },
+            "criterion": type(criterion).__name__,
+        }
+        return _persistence.write_model(path, config, tensors)
 
-        return save(self, path)
+    @staticmethod
+    def _saved_param(name, value):
+        """A hyperparameter as the safe format stores it, or an error saying why not."""
+        if name == "callbacks" and value:
+            raise TypeError(
+                "callbacks cannot be saved in the safe format: they are Python objects. "
+                "Set callbacks=None before saving (they only act during fit), or use pickle."
+            )
+        if name == "accelerator" and value is not None:
+            warnings.warn(
+                "accelerator is a training-time object that the safe format cannot "
+                "store; it is saved as None. The fitted weights are saved unchanged.",
+                UserWarning,
+            )
+            return None
+        if name == "random_state" and isinstance(value, np.random.RandomState):
+            warnings.warn(
+                "random_state is a RandomState instance, which the safe format cannot "
+                "store; it is saved as None. The fitted weights are saved unchanged.",
+                UserWarning,
+            )
+            return None
+        if name == "checkpoint_dir" and value is not None:
+            return os.fspath(value)
+        try:
+            return _persistence.to_json(value)
+        except TypeError as exc:
+            raise TypeError(f"{name}={value!r} cannot be saved in the safe format: {exc}") from None
 
-    def __sklearn_is_fitted__(self):
-        # check_is_fitted would otherwise scan every attribute's name on each call.
-        return hasattr(self, "net_")
+    @classmethod
+    def load(cls, path, *, device="cpu"):
+        """Load an estimator saved with ``save(path)``, executing no pickle.
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.three_d_array = True
-        return tags
+        Parameters
+        ----------
+        path : str or path-like
+            The directory written by ``save``.
+        device : {"cpu", "auto", "cuda", "cuda:N", "mps"}, default="cpu"
+            Where to put the network. The default works on every machine,
+            whatever the model was trained on.
+
+        Returns
+        -------
+        estimator : fitted estimator
+            Predicts exactly as the saved one did.
+
+        Raises
+        ------
+        ValueError
+            If the files are corrupted, truncated, do not belong together, or
+            hold another kind of estimator than ``cls``.
+        """
+        import torch
+
+        from . import _modules
+        from ._net import build_net, resolve_device
+
+        config = _persistence.read_config(path)
+        name = str(config.get("estimator"))
+        saved_class = BaseRecurrentEstimator._registry.get(name)
+        if saved_class is None:
+            raise ValueError(f"{path}: unknown estimator {config.get('estimator')!r}.")
+        if not issubclass(saved_class, cls):
+            raise ValueError(f"{path} holds a {name}, which is not a {cls.__name__}.")
+        tensors = _persistence.read_tensors(path, config)
+
+        params = {key: _persistence.from_json(value) for key, value in config["params"].items()}
+        estimator = saved_class(**params)
+        for key, value in config["fitted"].items():
+            setattr(estimator, key, _persistence.from_json(value))
+        for key, tensor in tensors.items():
+            if key.startswith("fitted."):
+                setattr(estimator, key[len("fitted.") :], tensor.numpy())
+        criterion_name = config.get("criterion")
+        if criterion_name in _TORCH_LOSSES:
+            criterion = getattr(torch.nn, criterion_name)
+        elif criterion_name in _modules.LOSSES:
+            criterion = _modules.LOSSES[criterion_name]
+        else:
+            raise ValueError(f"{path}: unknown criterion {criterion_name!r}.")
+        criterion_params = {}
+        if "criterion.weight" in tensors:
+            criterion_params["criterion__weight"] = tensors["criterion.weight"]
+        net = build_net(
+            estimator.get_params(deep=False),
+            module=estimator._network_class(),
+            module_params={key: _persistence.from_json(v) for key, v in config["module"].items()},
+            criterion=criterion,
+            criterion_params=criterion_params,
+            device=resolve_device(device),
+            seed=0,
+            stratify=estimator._stratify_validation,
+        )
+        net.initialize()
+        module_state = {
+            key[len("module.") :]: tensor
+            for key, tensor in tensors.items()
+            if key.startswith("module.")
+        }
+        try:
+            net.module_.load_state_dict(module_state)
+        except RuntimeError as exc:
+            raise ValueError(
+                f"{path}: the saved weights do not fit the saved architecture: {exc}"
+            ) from None
+        estimator.net_ = net
+        return estimator
+
+
+def load(path, *, device="cpu"):
+    """Load any estimator saved with ``est.save(path)``, executing no pickle.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The directory written by ``save``.
+    device : {"cpu", "auto", "cuda", "cuda:N", "mps"}, default="cpu"
+        Where to put the network. The default works on every machine, whatever
+        the model was trained on.
+
+    Returns
+    -------
+    estimator : fitted estimator
+        Of the class that was saved; predicts exactly as the saved one did.
+
+    Raises
+    ------
+    ValueError
+        If the files are corrupted, truncated, or do not belong together.
+    """
+    return BaseRecurrentEstimator.load(path, device=device)

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from ._data import DenseSequences, RaggedSequences, SeriesWindows
 from ._modules import IGNORE_CLASS, step_mask
 
 
@@ -291,6 +292,50 @@ class ReconstructionDataset(Dataset):
 
     def to(self, device):
         return ReconstructionDataset(self.inputs.to(device))
+
+
+def make_dataset(sequences, mean, scale, targets=None, layout="sample"):
+    """The torch dataset of validated ``sequences``, standardised by ``mean`` and ``scale``.
+
+    Windows over one series keep the series alone and are gathered per batch;
+    ragged sequences stay end to end and are padded per batch, and so are
+    their per-step targets.
+
+    Parameters
+    ----------
+    sequences : DenseSequences, SeriesWindows or RaggedSequences
+    mean, scale : ndarray of shape (n_features,)
+    targets : torch.Tensor or None
+    layout : {"sample", "step", "horizon", "input"}, default="sample"
+        The targets' layout (see ``TargetSpec``): "step" targets of ragged
+        sequences are stored like the inputs; "input" makes the scaled inputs
+        their own targets.
+
+    Returns
+    -------
+    dataset : SequenceDataset, WindowDataset, RaggedDataset or ReconstructionDataset
+    """
+
+    def scaled(values):
+        values = (values - mean) / scale
+        return torch.from_numpy(np.ascontiguousarray(values, dtype=np.float32))
+
+    if isinstance(sequences, RaggedSequences):
+        dataset = RaggedDataset(
+            scaled(sequences.values),
+            torch.from_numpy(sequences.offsets),
+            torch.from_numpy(sequences.lengths),
+            targets,
+            step_targets=layout == "step",
+        )
+    elif isinstance(sequences, SeriesWindows):
+        starts = torch.arange(len(sequences), dtype=torch.int64) * sequences.step
+        dataset = WindowDataset(scaled(sequences.series), starts, sequences.n_timesteps, targets)
+    elif isinstance(sequences, DenseSequences):
+        dataset = SequenceDataset(scaled(sequences.values), targets)
+    else:
+        raise TypeError(f"Unknown validated input {type(sequences).__name__}.")
+    return ReconstructionDataset(dataset) if layout == "input" else dataset
 
 
 class BatchIterator:

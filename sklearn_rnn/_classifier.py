@@ -1,4 +1,4 @@
-"""Recurrent classifiers: many-to-one sequence classification."""
+"""Recurrent classifiers: sequences (or each of their time steps) to class labels."""
 
 import numpy as np
 from scipy.special import softmax
@@ -6,40 +6,19 @@ from sklearn.base import ClassifierMixin
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseRecurrentEstimator, flatten_steps
-from ._docs import estimator_doc
-
-_CLASSIFIER_PARAMETERS = """\
-class_weight : dict, "balanced" or None, default=None
-    Weights of the classes in the loss: ``{label: weight}``, ``"balanced"``
-    for weights inversely proportional to class frequencies, or None for
-    equal weights.
-"""
-
-_CLASSIFIER_ATTRIBUTES = """\
-classes_ : ndarray of shape (n_classes,)
-    The class labels, sorted; ``predict`` returns values from this array.
-"""
-
-_EXAMPLE = """\
->>> import numpy as np
->>> from sklearn_rnn import {name}
->>> rng = np.random.RandomState(0)
->>> X = rng.normal(size=(64, 8, 2))
->>> y = np.where(X[:, :, 0].sum(axis=1) > 0, "up", "down")
->>> clf = {name}(hidden_size=16, max_epochs=5, random_state=0).fit(X, y)
->>> clf.classes_
-array(['down', 'up'], dtype='<U4')
->>> clf.predict_proba(X[:2]).shape
-(2, 2)
-"""
+from ._base import NONLINEARITY, BaseRecurrentEstimator
+from ._data import TargetSpec
+from ._docs import fill_doc
+from ._targets import TrainingTargets, class_targets, flatten_steps
 
 
 class _RecurrentClassifier(ClassifierMixin, BaseRecurrentEstimator):
-    """Classification on top of the shared recurrent core."""
+    """Classification on top of the shared recurrent core: the classifiers'
+    signature, labels and outputs."""
 
     _parameter_constraints: dict = {
         **BaseRecurrentEstimator._parameter_constraints,
+        "return_sequences": ["boolean"],
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
     _stratify_validation = True
@@ -53,6 +32,8 @@ class _RecurrentClassifier(ClassifierMixin, BaseRecurrentEstimator):
         dropout=0.0,
         pooling="last",
         return_sequences=False,
+        scale_inputs=True,
+        class_weight=None,
         max_epochs=200,
         batch_size=32,
         lr=1e-2,
@@ -64,8 +45,6 @@ class _RecurrentClassifier(ClassifierMixin, BaseRecurrentEstimator):
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
-        scale_inputs=True,
-        class_weight=None,
         callbacks=None,
         verbose=0,
         device="auto",
@@ -77,49 +56,69 @@ class _RecurrentClassifier(ClassifierMixin, BaseRecurrentEstimator):
         checkpoint_every=10,
         accelerator=None,
     ):
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
-        self.bidirectional = bidirectional
-        self.dropout = dropout
-        self.pooling = pooling
+        super().__init__(
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+            bidirectional=bidirectional,
+            dropout=dropout,
+            pooling=pooling,
+            scale_inputs=scale_inputs,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            lr=lr,
+            lr_schedule=lr_schedule,
+            optimizer=optimizer,
+            weight_decay=weight_decay,
+            clip_grad_norm=clip_grad_norm,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            callbacks=callbacks,
+            verbose=verbose,
+            device=device,
+            precision=precision,
+            compile=compile,
+            random_state=random_state,
+            warm_start=warm_start,
+            checkpoint_dir=checkpoint_dir,
+            checkpoint_every=checkpoint_every,
+            accelerator=accelerator,
+        )
         self.return_sequences = return_sequences
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.lr_schedule = lr_schedule
-        self.optimizer = optimizer
-        self.weight_decay = weight_decay
-        self.clip_grad_norm = clip_grad_norm
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.scale_inputs = scale_inputs
         self.class_weight = class_weight
-        self.callbacks = callbacks
-        self.verbose = verbose
-        self.device = device
-        self.precision = precision
-        self.compile = compile
-        self.random_state = random_state
-        self.warm_start = warm_start
-        self.checkpoint_dir = checkpoint_dir
-        self.checkpoint_every = checkpoint_every
-        self.accelerator = accelerator
+
+    def _target_spec(self, y):
+        if self.return_sequences:
+            return TargetSpec("step", numeric=False, multi_output=False, owner="return_sequences=True")
+        return TargetSpec("sample", numeric=False, multi_output=False)
+
+    def _network_class(self):
+        from ._modules import RecurrentNetwork
+
+        return RecurrentNetwork
 
     def _encode_targets(self, y, warm):
         import torch
 
         from ._modules import PerStepCrossEntropyLoss
 
-        target, weights = self._encode_labels(y, warm)
+        indices, classes, weights = class_targets(
+            y,
+            estimator_name=type(self).__name__,
+            class_weight=self.class_weight,
+            previous_classes=self.classes_ if warm else None,
+        )
         criterion_params = {} if weights is None else {"criterion__weight": weights}
-        output_params = {"output_size": len(self.classes_)}
+        output_params = {"output_size": len(classes)}
+        criterion = torch.nn.CrossEntropyLoss
         if self.return_sequences:
             # Padded steps of ragged sequences get the label -100, which the loss skips.
             output_params["per_step"] = True
-            return target, output_params, PerStepCrossEntropyLoss, criterion_params
-        return target, output_params, torch.nn.CrossEntropyLoss, criterion_params
+            criterion = PerStepCrossEntropyLoss
+        return TrainingTargets(
+            indices, output_params, criterion, criterion_params, {"classes_": classes}
+        )
 
     def predict_proba(self, X):
         """Class probabilities for sequences ``X``.
@@ -185,6 +184,7 @@ class _RecurrentClassifier(ClassifierMixin, BaseRecurrentEstimator):
         Returns
         -------
         score : float
+            The share of correct labels.
         """
         if not self.return_sequences:
             return super().score(X, y, sample_weight=sample_weight)
@@ -194,26 +194,140 @@ class _RecurrentClassifier(ClassifierMixin, BaseRecurrentEstimator):
         return accuracy_score(y_true, y_pred, sample_weight=weights)
 
 
-_SUMMARY = """Sequence classifier built on {network}.
-
-Reads each sequence, pools the hidden states into one vector and maps it to
-class scores with a linear layer; ``predict_proba`` applies the softmax.
-Labels may be of any type: ``classes_`` holds them and ``predict`` returns them."""
-
-
+@fill_doc
 class LSTMClassifier(_RecurrentClassifier):
+    """Sequence classifier built on a long short-term memory network (``torch.nn.LSTM``).
+
+    Reads each sequence, pools the hidden states into one vector and maps it to
+    class scores with a linear layer; ``predict_proba`` applies the softmax.
+    Labels may be of any type: ``classes_`` holds them and ``predict`` returns them.
+
+    Parameters
+    ----------
+    %(network_parameters)s
+    %(return_sequences)s
+    %(scale_inputs)s
+    %(class_weight)s
+    %(training_parameters)s
+    %(runtime_parameters)s
+
+    Attributes
+    ----------
+    %(classes_)s
+    %(common_attributes)s
+
+    See Also
+    --------
+    GRUClassifier : The same with a gated recurrent unit.
+    RNNClassifier : The same with an Elman cell.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_rnn import LSTMClassifier
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(64, 8, 2))
+    >>> y = np.where(X[:, :, 0].sum(axis=1) > 0, "up", "down")
+    >>> clf = LSTMClassifier(hidden_size=16, max_epochs=5, random_state=0).fit(X, y)
+    >>> clf.classes_
+    array(['down', 'up'], dtype='<U4')
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 2)
+    """
+
     _cell = "lstm"
 
 
+@fill_doc
 class GRUClassifier(_RecurrentClassifier):
+    """Sequence classifier built on a gated recurrent unit network (``torch.nn.GRU``).
+
+    Reads each sequence, pools the hidden states into one vector and maps it to
+    class scores with a linear layer; ``predict_proba`` applies the softmax.
+    Labels may be of any type: ``classes_`` holds them and ``predict`` returns them.
+
+    Parameters
+    ----------
+    %(network_parameters)s
+    %(return_sequences)s
+    %(scale_inputs)s
+    %(class_weight)s
+    %(training_parameters)s
+    %(runtime_parameters)s
+
+    Attributes
+    ----------
+    %(classes_)s
+    %(common_attributes)s
+
+    See Also
+    --------
+    LSTMClassifier : The same with a long short-term memory cell.
+    RNNClassifier : The same with an Elman cell.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_rnn import GRUClassifier
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(64, 8, 2))
+    >>> y = np.where(X[:, :, 0].sum(axis=1) > 0, "up", "down")
+    >>> clf = GRUClassifier(hidden_size=16, max_epochs=5, random_state=0).fit(X, y)
+    >>> clf.classes_
+    array(['down', 'up'], dtype='<U4')
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 2)
+    """
+
     _cell = "gru"
 
 
+@fill_doc
 class RNNClassifier(_RecurrentClassifier):
+    """Sequence classifier built on an Elman recurrent network (``torch.nn.RNN``).
+
+    Reads each sequence, pools the hidden states into one vector and maps it to
+    class scores with a linear layer; ``predict_proba`` applies the softmax.
+    Labels may be of any type: ``classes_`` holds them and ``predict`` returns them.
+
+    Parameters
+    ----------
+    %(nonlinearity)s
+    %(network_parameters)s
+    %(return_sequences)s
+    %(scale_inputs)s
+    %(class_weight)s
+    %(training_parameters)s
+    %(runtime_parameters)s
+
+    Attributes
+    ----------
+    %(classes_)s
+    %(common_attributes)s
+
+    See Also
+    --------
+    LSTMClassifier : The same with a long short-term memory cell.
+    GRUClassifier : The same with a gated recurrent unit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_rnn import RNNClassifier
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(64, 8, 2))
+    >>> y = np.where(X[:, :, 0].sum(axis=1) > 0, "up", "down")
+    >>> clf = RNNClassifier(hidden_size=16, max_epochs=5, random_state=0).fit(X, y)
+    >>> clf.classes_
+    array(['down', 'up'], dtype='<U4')
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 2)
+    """
+
     _cell = "rnn"
     _parameter_constraints: dict = {
         **_RecurrentClassifier._parameter_constraints,
-        "nonlinearity": [StrOptions({"tanh", "relu"})],
+        "nonlinearity": NONLINEARITY,
     }
 
     def __init__(
@@ -226,6 +340,8 @@ class RNNClassifier(_RecurrentClassifier):
         dropout=0.0,
         pooling="last",
         return_sequences=False,
+        scale_inputs=True,
+        class_weight=None,
         max_epochs=200,
         batch_size=32,
         lr=1e-2,
@@ -237,8 +353,6 @@ class RNNClassifier(_RecurrentClassifier):
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
-        scale_inputs=True,
-        class_weight=None,
         callbacks=None,
         verbose=0,
         device="auto",
@@ -257,6 +371,8 @@ class RNNClassifier(_RecurrentClassifier):
             dropout=dropout,
             pooling=pooling,
             return_sequences=return_sequences,
+            scale_inputs=scale_inputs,
+            class_weight=class_weight,
             max_epochs=max_epochs,
             batch_size=batch_size,
             lr=lr,
@@ -268,8 +384,6 @@ class RNNClassifier(_RecurrentClassifier):
             validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change,
             tol=tol,
-            scale_inputs=scale_inputs,
-            class_weight=class_weight,
             callbacks=callbacks,
             verbose=verbose,
             device=device,
@@ -283,12 +397,5 @@ class RNNClassifier(_RecurrentClassifier):
         )
         self.nonlinearity = nonlinearity
 
-
-for _cls in (RNNClassifier, LSTMClassifier, GRUClassifier):
-    _cls.__doc__ = estimator_doc(
-        _SUMMARY,
-        _cls._cell,
-        _CLASSIFIER_PARAMETERS,
-        _CLASSIFIER_ATTRIBUTES,
-        _EXAMPLE.format(name=_cls.__name__),
-    )
+    def _encoder_params(self):
+        return {**super()._encoder_params(), "nonlinearity": self.nonlinearity}

@@ -1,9 +1,15 @@
-"""Input validation.
+"""Input validation: any accepted input becomes one typed value, classified once.
 
-Turns every accepted input layout into one 3D float array
-``(n_samples, n_timesteps, n_features)`` and keeps scikit-learn's own error
-messages where scikit-learn has one. No torch here: this runs at import time.
+Every accepted layout of ``X`` becomes one of three values, decided here and
+nowhere else: ``DenseSequences`` (equal-length sequences in one 3D array),
+``SeriesWindows`` (overlapping windows over one series, held as the series)
+or ``RaggedSequences`` (sequences of different lengths, end to end). Scaling,
+dataset building, fingerprinting and prediction take the value from there.
+scikit-learn's own error messages are kept where scikit-learn has one. No
+torch here: this runs at import time.
 """
+
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -18,6 +24,98 @@ _LAYOUT_HELP = (
     "(n_timesteps_i, n_features) of any lengths, or a DataFrame indexed by "
     "(instance, time)."
 )
+
+
+class TargetSpec(NamedTuple):
+    """How an estimator's ``y`` is laid out, for validation.
+
+    layout : {"sample", "step", "horizon", "input"}
+        A target row per sequence; a target per time step (many-to-many); a
+        forecast horizon per sequence (encoder-decoder); or no ``y``, the
+        inputs being their own targets (autoencoder).
+    numeric : bool
+        Numeric targets (regression) rather than class labels.
+    multi_output : bool
+        Whether a 2D ``y`` (several outputs) is allowed in the "sample" layout.
+    owner : str
+        The setting that asks for the layout, named in error messages
+        (``"return_sequences=True"``, ``"decoder='rnn'"``).
+    """
+
+    layout: str
+    numeric: bool
+    multi_output: bool
+    owner: str = ""
+
+
+class DenseSequences:
+    """Equal-length sequences in one array.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n_samples, n_timesteps, n_features)
+    """
+
+    def __init__(self, values):
+        self.values = values
+
+    def __len__(self):
+        return self.values.shape[0]
+
+    @property
+    def n_timesteps(self):
+        return self.values.shape[1]
+
+    @property
+    def n_features(self):
+        return self.values.shape[2]
+
+    def timestep_rows(self):
+        """Every time step's feature vector, shape (n_samples * n_timesteps, n_features)."""
+        return self.values.reshape(-1, self.values.shape[2])
+
+    def fingerprint_data(self):
+        """What identifies the data, for checkpoint fingerprints."""
+        return self.values
+
+
+class SeriesWindows:
+    """Overlapping windows over one series, held as the series alone.
+
+    Window ``k`` is ``series[k * step : k * step + n_timesteps]``.
+
+    Parameters
+    ----------
+    windows : ndarray of shape (n_samples, n_timesteps, n_features)
+        The windows as given: a strided view of ``series``.
+    series : ndarray of shape (n_rows, n_features)
+        A read-only view of the rows the windows are cut from.
+    step : int
+        Rows between the starts of consecutive windows.
+    """
+
+    def __init__(self, windows, series, step):
+        self.windows = windows
+        self.series = series
+        self.step = step
+
+    def __len__(self):
+        return self.windows.shape[0]
+
+    @property
+    def n_timesteps(self):
+        return self.windows.shape[1]
+
+    @property
+    def n_features(self):
+        return self.windows.shape[2]
+
+    def timestep_rows(self):
+        """The series' rows: statistics without materialising the windows."""
+        return self.series
+
+    def fingerprint_data(self):
+        return self.windows
 
 
 class RaggedSequences:
@@ -38,6 +136,25 @@ class RaggedSequences:
 
     def __len__(self):
         return len(self.lengths)
+
+    @property
+    def n_features(self):
+        return self.values.shape[1]
+
+    def timestep_rows(self):
+        return self.values
+
+    def fingerprint_data(self):
+        return (self.values, self.lengths)
+
+
+def as_sequences(X):
+    """The typed value of a validated 3D array: windows over one series, or dense."""
+    structure = window_structure(X)
+    if structure is None:
+        return DenseSequences(X)
+    series, step = structure
+    return SeriesWindows(X, series, step)
 
 
 def is_long_frame(X):
@@ -166,10 +283,10 @@ def _check_sequence_shape(X):
 def _validate_inputs(estimator, X, ndim):
     """Validate ``X`` alone for fit (its targets are checked on their own)."""
     if is_long_frame(X) or _is_ragged_list(X):
-        X = validate_ragged(estimator, X, reset=True)
+        sequences = validate_ragged(estimator, X, reset=True)
         estimator.input_ndim_ = 3
-        estimator.input_size_ = X.values.shape[1]
-        return X
+        estimator.input_size_ = sequences.n_features
+        return sequences
     if ndim == 3:
         X = check_array(X, allow_nd=True, dtype=FLOAT_DTYPES, estimator=estimator, input_name="X")
         _check_sequence_shape(X)
@@ -180,7 +297,7 @@ def _validate_inputs(estimator, X, ndim):
         X = validate_data(estimator, X, dtype=FLOAT_DTYPES)[:, :, np.newaxis]
     estimator.input_ndim_ = ndim
     estimator.input_size_ = X.shape[2]
-    return X
+    return as_sequences(X)
 
 
 def _check_target_values(values, y_numeric):
@@ -193,7 +310,7 @@ def _check_target_values(values, y_numeric):
     return values
 
 
-def validate_step_targets(X, y, *, y_numeric):
+def validate_step_targets(X, y, *, y_numeric, owner="return_sequences=True"):
     """Per-time-step targets (many-to-many) for validated sequences ``X``.
 
     Returns
@@ -204,9 +321,7 @@ def validate_step_targets(X, y, *, y_numeric):
     """
     kind = "values" if y_numeric else "labels"
     if y is None:
-        raise ValueError(
-            "return_sequences=True needs a target per time step, but y is None."
-        )
+        raise ValueError(f"{owner} needs a target per time step, but y is None.")
     if isinstance(X, RaggedSequences):
         if hasattr(y, "iloc"):  # long Series/DataFrame: one row per time step
             values = y.to_numpy()
@@ -245,20 +360,21 @@ def validate_step_targets(X, y, *, y_numeric):
             values = values[:, np.newaxis]
         return _check_target_values(values, y_numeric)
     y = np.asarray(y) if not hasattr(y, "iloc") else y.to_numpy()
-    expected = X.shape[:2]
+    expected = (len(X), X.n_timesteps)
     allowed_ndim = (2, 3) if y_numeric else (2,)
     if y.ndim not in allowed_ndim or y.shape[:2] != expected:
         shapes = f"{expected}" + (f" or {expected + ('n_outputs',)}" if y_numeric else "")
+        x_shape = expected + (X.n_features,)
         raise ValueError(
-            f"return_sequences=True needs {kind} per time step: y of shape {shapes} "
-            f"for X of shape {X.shape}, got y of shape {y.shape}."
+            f"{owner} needs {kind} per time step: y of shape {shapes} "
+            f"for X of shape {x_shape}, got y of shape {y.shape}."
         )
     if y_numeric and y.ndim == 2:
         y = y[:, :, np.newaxis]
     return _check_target_values(y, y_numeric)
 
 
-def validate_horizon_targets(X, y, *, horizon_name):
+def validate_horizon_targets(X, y, *, owner):
     """Forecast targets for an encoder-decoder: (n_samples, horizon[, n_targets]).
 
     Returns
@@ -266,11 +382,11 @@ def validate_horizon_targets(X, y, *, horizon_name):
     y : ndarray of shape (n_samples, horizon, n_targets), float64
     """
     if y is None:
-        raise ValueError(f"{horizon_name} needs targets y, but y is None.")
+        raise ValueError(f"{owner} needs targets y, but y is None.")
     y = check_array(y, allow_nd=True, ensure_2d=False, dtype=np.float64, input_name="y")
     if y.ndim not in (2, 3):
         raise ValueError(
-            f"{horizon_name} forecasts a horizon of steps: y must have shape "
+            f"{owner} forecasts a horizon of steps: y must have shape "
             "(n_samples, horizon) or (n_samples, horizon, n_targets), got shape "
             f"{y.shape}. For one step ahead, pass y.reshape(-1, 1)."
         )
@@ -279,55 +395,51 @@ def validate_horizon_targets(X, y, *, horizon_name):
     return y if y.ndim == 3 else y[:, :, np.newaxis]
 
 
-def validate_fit_data(estimator, X, y, *, multi_output, y_numeric, targets="sample"):
+def validate_fit_data(estimator, X, y, *, targets):
     """Validate training data and record the input layout on ``estimator``.
 
     Sets ``n_features_in_`` (and ``feature_names_in_`` for DataFrames) the way
     scikit-learn does, plus ``input_ndim_`` and ``input_size_``.
 
-    ``targets`` is the layout of ``y``: ``"sample"`` (one target row per
-    sequence), ``"step"`` (one per time step, see ``validate_step_targets``),
-    ``"horizon"`` (a forecast horizon, see ``validate_horizon_targets``) or
-    ``"none"`` (no ``y``).
+    Parameters
+    ----------
+    estimator : estimator
+    X : array-like, list of sequences or DataFrame indexed by (instance, time)
+    y : array-like or None
+    targets : TargetSpec
+        The layout of ``y`` and what it may hold.
 
     Returns
     -------
-    X : ndarray of shape (n_samples, n_timesteps, n_features), or RaggedSequences
-    y : ndarray of shape (n_samples,) or (n_samples, n_outputs), or as the
-        ``targets`` layout says
+    sequences : DenseSequences, SeriesWindows or RaggedSequences
+    y : ndarray of shape (n_samples,) or (n_samples, n_outputs) for the
+        "sample" layout; as ``validate_step_targets`` or
+        ``validate_horizon_targets`` return for "step" and "horizon"; None for
+        "input"
     """
     ndim = _input_ndim(X)
     _check_ndim(X, ndim)
-    if targets != "sample":
-        X = _validate_inputs(estimator, X, ndim)
-        if targets == "step":
-            y = validate_step_targets(X, y, y_numeric=y_numeric)
-        elif targets == "horizon":
-            y = validate_horizon_targets(X, y, horizon_name=f"decoder={getattr(estimator, 'decoder', None)!r}")
-        return X, y
+    if targets.layout != "sample":
+        sequences = _validate_inputs(estimator, X, ndim)
+        if targets.layout == "step":
+            y = validate_step_targets(sequences, y, y_numeric=targets.numeric, owner=targets.owner)
+        elif targets.layout == "horizon":
+            y = validate_horizon_targets(sequences, y, owner=targets.owner)
+        else:
+            y = None
+        return sequences, y
+    common = dict(
+        multi_output=targets.multi_output, y_numeric=targets.numeric, estimator=estimator
+    )
     if is_long_frame(X) or _is_ragged_list(X):
         sequences = validate_ragged(estimator, X, reset=True)
         # y gets scikit-learn's own checks and messages against one row per sequence.
-        y = check_X_y(
-            np.empty((len(sequences), 1)),
-            y,
-            multi_output=multi_output,
-            y_numeric=y_numeric,
-            estimator=estimator,
-        )[1]
+        y = check_X_y(np.empty((len(sequences), 1)), y, **common)[1]
         estimator.input_ndim_ = 3
-        estimator.input_size_ = sequences.values.shape[1]
+        estimator.input_size_ = sequences.n_features
         return sequences, y
     if ndim == 3:
-        X, y = check_X_y(
-            X,
-            y,
-            allow_nd=True,
-            dtype=FLOAT_DTYPES,
-            multi_output=multi_output,
-            y_numeric=y_numeric,
-            estimator=estimator,
-        )
+        X, y = check_X_y(X, y, allow_nd=True, dtype=FLOAT_DTYPES, **common)
         _check_sequence_shape(X)
         estimator.n_features_in_ = X.shape[2]
         if hasattr(estimator, "feature_names_in_"):
@@ -335,18 +447,12 @@ def validate_fit_data(estimator, X, y, *, multi_output, y_numeric, targets="samp
     else:
         # 2D data: its columns are the time steps of univariate sequences, and
         # scikit-learn's column count and name checks apply to them unchanged.
-        X, y = validate_data(
-            estimator,
-            X,
-            y,
-            dtype=FLOAT_DTYPES,
-            multi_output=multi_output,
-            y_numeric=y_numeric,
-        )
+        del common["estimator"]
+        X, y = validate_data(estimator, X, y, dtype=FLOAT_DTYPES, **common)
         X = X[:, :, np.newaxis]
     estimator.input_ndim_ = ndim
     estimator.input_size_ = X.shape[2]
-    return X, y
+    return as_sequences(X), y
 
 
 def _is_checked_float_array(X):
@@ -374,7 +480,7 @@ def validate_predict_data(estimator, X):
 
     Returns
     -------
-    X : ndarray of shape (n_samples, n_timesteps, n_features)
+    sequences : DenseSequences, SeriesWindows or RaggedSequences
     """
     ndim = _input_ndim(X)
     _check_ndim(X, ndim)
@@ -392,7 +498,7 @@ def validate_predict_data(estimator, X):
                 f"X has {X.shape[2]} features per time step, but {name} is expecting "
                 f"{estimator.input_size_} features per time step as input."
             )
-        return X
+        return as_sequences(X)
     if estimator.input_ndim_ == 2 or ndim < 2:
         X = validate_data(estimator, X, reset=False, dtype=FLOAT_DTYPES)
     elif estimator.input_size_ != 1:
@@ -403,7 +509,29 @@ def validate_predict_data(estimator, X):
         )
     else:
         X = check_array(X, dtype=FLOAT_DTYPES, estimator=estimator, input_name="X")
-    return X[:, :, np.newaxis]
+    return as_sequences(X[:, :, np.newaxis])
+
+
+def standardisation(rows, *, enabled, name):
+    """Per-column mean and scale of ``rows`` (n_rows, n_columns), for standardising.
+
+    Constant columns get the scale 1: they are centred, not divided by zero.
+    With ``enabled=False``, zeros and ones. ``name`` ("X" or "y") names the
+    data in the error raised when the statistics overflow float64.
+    """
+    n_columns = rows.shape[1]
+    if not enabled:
+        return np.zeros(n_columns), np.ones(n_columns)
+    with np.errstate(over="ignore"):  # overflow is reported below, as an error
+        mean = rows.mean(axis=0, dtype=np.float64)
+        scale = rows.std(axis=0, dtype=np.float64)
+    scale[scale < 10 * np.finfo(np.float64).eps] = 1.0
+    if not (np.isfinite(mean).all() and np.isfinite(scale).all()):
+        raise ValueError(
+            f"{name} holds values too large to standardise: their mean or standard "
+            f"deviation overflows float64. Rescale {name} before fitting."
+        )
+    return mean, scale
 
 
 def seed_from_random_state(random_state):
@@ -455,6 +583,7 @@ def from_channels_first(X):
     Parameters
     ----------
     X : array-like of shape (n_samples, n_channels, n_timepoints)
+        Sequences in the channels-first layout.
 
     Returns
     -------

@@ -1,34 +1,38 @@
-"""Docstring pieces shared by the estimators, so each parameter is described once."""
+"""Docstring entries shared by the estimators, each written once.
 
-CELL_DESCRIPTIONS = {
-    "rnn": "an Elman recurrent network (``torch.nn.RNN``)",
-    "lstm": "a long short-term memory network (``torch.nn.LSTM``)",
-    "gru": "a gated recurrent unit network (``torch.nn.GRU``)",
-}
-
-NONLINEARITY = """\
-nonlinearity : {"tanh", "relu"}, default="tanh"
-    Activation of the Elman cell.
+The estimators write their docstrings in their class bodies, with
+``%(name)s`` placeholders where a shared entry (or a group of them) goes;
+``fill_doc`` replaces each placeholder with the entry, indented to match.
+``tests/test_docstrings.py`` checks every public docstring against the
+signature with numpydoc: complete, and in signature order.
 """
 
-NETWORK_PARAMETERS = """\
+import re
+
+PARAMETERS = {
+    "nonlinearity": """\
+nonlinearity : {"tanh", "relu"}, default="tanh"
+    Activation of the Elman cell.""",
+    "hidden_size": """\
 hidden_size : int, default=64
-    Number of features of the hidden state.
+    Number of features of the hidden state.""",
+    "num_layers": """\
 num_layers : int, default=1
-    Number of stacked recurrent layers.
+    Number of stacked recurrent layers.""",
+    "bidirectional": """\
 bidirectional : bool, default=False
-    Whether to add a second recurrent pass that reads each sequence backwards.
+    Whether to add a second recurrent pass that reads each sequence backwards.""",
+    "dropout": """\
 dropout : float in [0, 1), default=0.0
-    Dropout between stacked recurrent layers; has no effect when ``num_layers=1``.
+    Dropout between stacked recurrent layers; has no effect when ``num_layers=1``.""",
+    "pooling": """\
 pooling : {"last", "mean", "max", "attention"}, default="last"
     How the sequence of hidden states becomes one vector for the head:
     the state after the last time step (for bidirectional networks, the forward
     state at the end joined with the backward state at the start), the mean or
     maximum over time steps, or an additive attention-weighted sum (read the
-    weights with ``attention_weights``).
-"""
-
-RETURN_SEQUENCES = """\
+    weights with ``attention_weights``).""",
+    "return_sequences": """\
 return_sequences : bool, default=False
     Many-to-many: predict at every time step (sequence labelling for
     classifiers, per-step regression) from the hidden state there, instead of
@@ -36,130 +40,286 @@ return_sequences : bool, default=False
     (n_samples, n_timesteps) (or (n_samples, n_timesteps, n_outputs) for
     regression), or a list of arrays (n_timesteps_i,) for sequences of
     different lengths; padded steps never count in the loss. ``pooling`` is
-    not used then.
-"""
-
-TRAINING_PARAMETERS = """\
+    not used then.""",
+    "decoder": """\
+decoder : {None, "rnn", "attention"}, default=None
+    How a forecast horizon is produced. None: a linear head outputs every
+    target at once (direct multi-output). ``"rnn"``: an encoder-decoder
+    (sequence to sequence) network, whose decoder cell unrolls one step per
+    horizon step, fed its previous prediction; ``"attention"``: the same, its
+    decoder also attending over the encoder's time steps at every step (read
+    the weights with ``attention_weights``). With a decoder, ``y`` has shape
+    (n_samples, horizon) or (n_samples, horizon, n_targets).""",
+    "scale_inputs": """\
+scale_inputs : bool, default=True
+    Whether to standardise each input feature with the mean and standard
+    deviation seen in ``fit`` (over all samples and time steps). Recurrent
+    cells saturate on unscaled inputs, so leave this on unless the inputs are
+    already scaled.""",
+    "scale_targets": """\
+scale_targets : bool, default=True
+    Whether to standardise each numeric target with its mean and standard
+    deviation for training; predictions are returned on the original scale.""",
+    "class_weight": """\
+class_weight : dict, "balanced" or None, default=None
+    Weights of the classes in the loss: ``{label: weight}``, ``"balanced"``
+    for weights inversely proportional to class frequencies, or None for
+    equal weights.""",
+    "max_epochs": """\
 max_epochs : int, default=200
-    Maximum number of passes over the training data.
+    Maximum number of passes over the training data.""",
+    "batch_size": """\
 batch_size : int, default=32
-    Number of sequences per gradient step.
+    Number of sequences per gradient step.""",
+    "lr": """\
 lr : float, default=0.01
-    Learning rate of the optimizer.
+    Learning rate of the optimizer.""",
+    "lr_schedule": """\
 lr_schedule : {"plateau", "constant"}, default="plateau"
     ``"plateau"`` halves the learning rate each time the monitored loss (see
     ``early_stopping``) stops improving, at most 4 times, and ends training
     at the fifth plateau. ``"constant"`` keeps the rate and ends training at
-    the first plateau.
+    the first plateau.""",
+    "optimizer": """\
 optimizer : {"adam", "adamw", "sgd", "rmsprop"} or callable, default="adam"
     The torch optimizer, by name or as a class (or callable) taking the
-    parameters, ``lr`` and ``weight_decay``.
+    parameters, ``lr`` and ``weight_decay``.""",
+    "weight_decay": """\
 weight_decay : float, default=0.0
-    L2 penalty (decoupled for ``"adamw"``).
+    L2 penalty (decoupled for ``"adamw"``).""",
+    "clip_grad_norm": """\
 clip_grad_norm : float or None, default=1.0
     Maximum norm of the gradient of all parameters together, the remedy for
-    exploding gradients in backpropagation through time. None turns it off.
+    exploding gradients in backpropagation through time. None turns it off.""",
+    "early_stopping": """\
 early_stopping : bool, default=False
     Whether to hold out ``validation_fraction`` of the training data, monitor
     the validation loss and restore the weights of the epoch with the lowest
     one at the end. When False, the training loss is monitored. A plateau of
     the monitored loss (no improvement by ``tol`` for ``n_iter_no_change``
-    epochs) lowers the learning rate or ends training, see ``lr_schedule``.
+    epochs) lowers the learning rate or ends training, see ``lr_schedule``.""",
+    "validation_fraction": """\
 validation_fraction : float in (0, 1), default=0.1
-    Share of the training data held out when ``early_stopping=True``.
+    Share of the training data held out when ``early_stopping=True``.""",
+    "n_iter_no_change": """\
 n_iter_no_change : int, default=10
-    Epochs without improvement that make a plateau.
+    Epochs without improvement that make a plateau.""",
+    "tol": """\
 tol : float, default=1e-4
-    Smallest decrease of the (scaled) loss that counts as an improvement.
-scale_inputs : bool, default=True
-    Whether to standardise each input feature with the mean and standard
-    deviation seen in ``fit`` (over all samples and time steps). Recurrent
-    cells saturate on unscaled inputs, so leave this on unless the inputs are
-    already scaled.
+    Smallest decrease of the (scaled) loss that counts as an improvement.""",
+    "callbacks": """\
 callbacks : list of skorch callbacks or (name, callback) tuples, default=None
     Extra skorch callbacks. They are copied in ``fit``; the fitted ones are in
-    ``net_.callbacks_``.
+    ``net_.callbacks_``.""",
+    "verbose": """\
 verbose : int, default=0
-    0 trains silently; 1 prints a table row per epoch (losses and time).
+    0 trains silently; 1 prints a table row per epoch (losses and time).""",
+    "device": """\
 device : {"auto", "cpu", "cuda", "cuda:N", "mps"}, default="auto"
     Where to train: ``"auto"`` picks CUDA if available, else Apple MPS, else
     the CPU. A fitted model predicts, pickles and unpickles on a CPU-only
-    machine whatever it was trained on.
+    machine whatever it was trained on.""",
+    "precision": """\
 precision : {"float32", "bfloat16", "float16"}, default="float32"
     Mixed precision: run the network's forward pass (in training and
     prediction) under ``torch.autocast`` with this dtype, keeping float32
     weights and losses. ``"float16"`` needs a GPU and scales the loss against
     underflow; ``"bfloat16"`` also runs on the CPU (slower there unless the CPU
-    has bfloat16 units). Faster and lighter on GPUs, at some cost in accuracy.
+    has bfloat16 units). Faster and lighter on GPUs, at some cost in accuracy.""",
+    "compile": """\
 compile : bool, default=False
     Run the forward pass through ``torch.compile``. The first batches pay the
     compilation (tens of seconds), so it pays off on long GPU trainings; the
-    fitted model pickles and saves as an uncompiled one.
+    fitted model pickles and saves as an uncompiled one.""",
+    "random_state": """\
 random_state : int, RandomState instance or None, default=None
     Seeds weight initialisation, dropout, shuffling and the validation split.
-    An int gives identical results on every fit (on the CPU).
+    An int gives identical results on every fit (on the CPU).""",
+    "warm_start": """\
 warm_start : bool, default=False
     Whether ``fit`` continues from the fitted weights instead of starting anew.
-    The architecture and input size must stay the same.
+    The architecture and input size must stay the same.""",
+    "checkpoint_dir": """\
 checkpoint_dir : str, path-like or None, default=None
     Directory where ``fit`` writes a checkpoint every ``checkpoint_every``
     epochs and when it ends. If the directory holds an unfinished checkpoint of
     the same fit (same class, parameters and data), ``fit`` resumes from it and
     ends with the same weights as an uninterrupted fit. Each fit has its own
-    file, so fits sharing the directory never overwrite each other.
+    file, so fits sharing the directory never overwrite each other.""",
+    "checkpoint_every": """\
 checkpoint_every : int, default=10
-    Epochs between checkpoints.
+    Epochs between checkpoints.""",
+    "accelerator": """\
 accelerator : accelerate.Accelerator or None, default=None
     Train through Hugging Face Accelerate (skorch's ``AccelerateMixin``):
     data-parallel on several GPUs or machines when the script is started with
     ``accelerate launch --num_processes N script.py``, with the Accelerator's
     mixed precision and gradient accumulation. The Accelerator places the model,
-    so ``device`` is not used for training. None trains in this process only.
-"""
+    so ``device`` is not used for training. None trains in this process only.""",
+}
 
-COMMON_ATTRIBUTES = """\
+ATTRIBUTES = {
+    "classes_": """\
+classes_ : ndarray of shape (n_classes,)
+    The class labels, sorted; ``predict`` returns values from this array.""",
+    "n_outputs_": """\
+n_outputs_ : int
+    Number of targets (per time step with ``return_sequences``, per horizon
+    step with a ``decoder``).""",
+    "horizon_": """\
+horizon_ : int
+    Number of forecast steps; only with a ``decoder``.""",
+    "target_mean_": """\
+target_mean_, target_scale_ : ndarray of shape (n_outputs_,)
+    The target standardisation learnt in ``fit`` (zeros and ones when
+    ``scale_targets=False``).""",
+    "net_": """\
 net_ : skorch.NeuralNet
     The fitted skorch net; ``net_.module_`` is the torch module and
-    ``net_.history`` the full training history.
+    ``net_.history`` the full training history.""",
+    "n_features_in_": """\
 n_features_in_ : int
     Number of features seen in ``fit``: features per time step for 3D input,
-    columns (time steps of univariate sequences) for 2D input.
+    columns (time steps of univariate sequences) for 2D input.""",
+    "feature_names_in_": """\
 feature_names_in_ : ndarray of shape (n_features_in_,)
-    Column names, when ``X`` was a DataFrame with string column names.
+    Column names, when ``X`` was a DataFrame with string column names.""",
+    "input_ndim_": """\
 input_ndim_ : int
-    2 or 3: the layout of ``X`` in ``fit``.
+    2 or 3: the layout of ``X`` in ``fit``.""",
+    "input_size_": """\
 input_size_ : int
-    Features per time step the network reads (1 for 2D input).
+    Features per time step the network reads (1 for 2D input).""",
+    "input_mean_": """\
 input_mean_, input_scale_ : ndarray of shape (input_size_,)
     The input standardisation learnt in ``fit`` (zeros and ones when
-    ``scale_inputs=False``).
+    ``scale_inputs=False``).""",
+    "n_iter_": """\
 n_iter_ : int
-    Number of epochs run by the last ``fit``.
+    Number of epochs run by the last ``fit``.""",
+    "loss_curve_": """\
 loss_curve_ : list of float
-    Training loss per epoch.
+    Training loss per epoch.""",
+    "validation_loss_curve_": """\
 validation_loss_curve_ : list of float or None
-    Validation loss per epoch when ``early_stopping=True``, else None.
+    Validation loss per epoch when ``early_stopping=True``, else None.""",
+    "device_": """\
 device_ : str
-    The device the model was trained on.
-"""
+    The device the model was trained on.""",
+}
+
+# Runs of entries that every estimator documents together, in signature order.
+GROUPS = {
+    "network_parameters": ("hidden_size", "num_layers", "bidirectional", "dropout", "pooling"),
+    "training_parameters": (
+        "max_epochs",
+        "batch_size",
+        "lr",
+        "lr_schedule",
+        "optimizer",
+        "weight_decay",
+        "clip_grad_norm",
+        "early_stopping",
+        "validation_fraction",
+        "n_iter_no_change",
+        "tol",
+    ),
+    "runtime_parameters": (
+        "callbacks",
+        "verbose",
+        "device",
+        "precision",
+        "compile",
+        "random_state",
+        "warm_start",
+        "checkpoint_dir",
+        "checkpoint_every",
+        "accelerator",
+    ),
+    "common_attributes": (
+        "net_",
+        "n_features_in_",
+        "feature_names_in_",
+        "input_ndim_",
+        "input_size_",
+        "input_mean_",
+        "n_iter_",
+        "loss_curve_",
+        "validation_loss_curve_",
+        "device_",
+    ),
+}
+
+_PLACEHOLDER = re.compile(r"^(?P<indent>[ \t]*)%\((?P<name>\w+)\)s[ \t]*$", re.MULTILINE)
 
 
-def indent(text, spaces=4):
-    """Indent every non-empty line of ``text``."""
-    pad = " " * spaces
-    return "".join(pad + line if line.strip() else line for line in text.splitlines(True))
+def _entry(name):
+    if name in GROUPS:
+        return "\n".join(_entry(member) for member in GROUPS[name])
+    if name in PARAMETERS:
+        return PARAMETERS[name]
+    return ATTRIBUTES[name]
 
 
-def estimator_doc(summary, cell, extra_parameters, extra_attributes, example):
-    """Assemble a numpydoc class docstring from the shared pieces."""
-    parameters = NETWORK_PARAMETERS + RETURN_SEQUENCES
-    if cell == "rnn":
-        parameters = NONLINEARITY + parameters
-    parameters += TRAINING_PARAMETERS + extra_parameters
-    attributes = extra_attributes + COMMON_ATTRIBUTES
-    return (
-        f"{summary.format(network=CELL_DESCRIPTIONS[cell])}\n\n"
-        f"Parameters\n----------\n{parameters}\n"
-        f"Attributes\n----------\n{attributes}\n"
-        f"Examples\n--------\n{example}"
-    )
+def fill_doc(obj):
+    """Replace each ``%(name)s`` line of ``obj.__doc__`` with the shared entry ``name``.
+
+    A placeholder stands alone on its line; the entry (or group of entries)
+    is indented as the placeholder was. An unknown name is a ``KeyError`` at
+    import time, not a silently broken docstring.
+    """
+
+    def replace(match):
+        indent = match["indent"]
+        return "\n".join(
+            indent + line if line else line for line in _entry(match["name"]).splitlines()
+        )
+
+    obj.__doc__ = _PLACEHOLDER.sub(replace, obj.__doc__)
+    return obj
+
+
+def _summary(entry):
+    """The first sentence of an entry's description, on one line."""
+    description = " ".join(line.strip() for line in entry.splitlines()[1:])
+    return description.split(". ")[0].rstrip(".") + "."
+
+
+def parameter_table(estimators):
+    """The Markdown table of every estimator's hyperparameters, for the README.
+
+    Parameters
+    ----------
+    estimators : dict of str to list of classes
+        The public recurrent estimators in named groups ("regressors", ...).
+
+    Returns
+    -------
+    table : str
+        A row per parameter, in signature order of first appearance: its
+        default, the estimators that have it, and the first sentence of its
+        entry (from the class docstring, where the entry is not shared).
+    """
+    import inspect
+
+    from numpydoc.docscrape import ClassDoc
+
+    rows = {}
+    for classes in estimators.values():
+        for cls in classes:
+            documented = {p.name: p for p in ClassDoc(cls)["Parameters"]}
+            for name, param in inspect.signature(cls).parameters.items():
+                entry = PARAMETERS.get(name) or "\n".join([name] + documented[name].desc)
+                row = rows.setdefault(name, {"default": param.default, "entry": entry, "in": set()})
+                row["in"].add(cls)
+    lines = ["| parameter | default | estimators | what it sets |", "|---|---|---|---|"]
+    for name, row in rows.items():
+        owners = []
+        for group, classes in estimators.items():
+            if set(classes) <= row["in"]:
+                owners.append(group)
+            else:
+                owners.extend(f"`{cls.__name__}`" for cls in classes if cls in row["in"])
+        owners = "all" if len(owners) == len(estimators) else ", ".join(owners)
+        lines.append(f"| `{name}` | `{row['default']!r}` | {owners} | {_summary(row['entry'])} |")
+    return "\n".join(lines)

@@ -384,6 +384,10 @@ class SequenceEmbeddingNetwork(nn.Module):
         """Embeddings of shape (batch, n_components)."""
         return self.project(self.encoder.encode(X, lengths)[0])
 
+    def attention_weights(self, X, lengths=None):
+        """The encoder's attention pooling weights, shape (batch, time); with ``pooling="attention"``."""
+        return self.encoder.attention_weights(X, lengths)
+
     def forward(self, X, lengths=None):
         embedding = self.embed(X, lengths)
         if self.decoder is None:
@@ -413,3 +417,7 @@ class PerStepCrossEntropyLoss(nn.CrossEntropyLoss):
 
     def forward(self, logits, target):
         return super().forward(logits.reshape(-1, logits.shape[-1]), target.reshape(-1))
+
+
+# This package's losses by class name: the ones a saved model may name.
+LOSSES = {loss.__name__: loss for loss in (MaskedMSELoss, PerStepCrossEntropyLoss)}

@@ -1,16 +1,243 @@
-"""The skorch net the estimators train: mixed precision and torch.compile as options.
+"""Building the skorch net an estimator trains: device, seeding, callbacks, optimizer,
+mixed precision and torch.compile.
 
 Imported lazily, when a model is fitted or loaded, because it imports torch.
 """
 
 import contextlib
+import copy
+import re
 from collections.abc import Mapping
 
 import torch
 from skorch import NeuralNet
+from skorch.callbacks import Callback, GradientNormClipping
 from skorch.utils import to_tensor
 
+from ._batches import BatchIterator, ValidationSplit
+from ._callbacks import PlateauSchedule, StopOnNonFiniteLoss
+
 PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16, "float16": torch.float16}
+OPTIMIZERS = {
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "sgd": torch.optim.SGD,
+    "rmsprop": torch.optim.RMSprop,
+}
+_DEVICE_PATTERN = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
+
+
+def resolve_device(device):
+    """Turn the ``device`` parameter into a torch device string that exists here."""
+    if not isinstance(device, str) or not _DEVICE_PATTERN.fullmatch(device):
+        raise ValueError(
+            f"device={device!r} is not a known device; use 'auto', 'cpu', 'cuda', "
+            "'cuda:N' or 'mps'."
+        )
+    mps_available = torch.backends.mps.is_available()
+    if device == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        return "mps" if mps_available else "cpu"
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device={device!r} was requested, but CUDA is not available in this "
+                f"PyTorch installation (torch {torch.__version__}). Use device='auto' "
+                "or device='cpu'."
+            )
+        index = torch.device(device).index
+        if index is not None and index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device={device!r} was requested, but only "
+                f"{torch.cuda.device_count()} CUDA device(s) are visible."
+            )
+    if device == "mps" and not mps_available:
+        raise ValueError(
+            "device='mps' was requested, but Apple MPS is not available here. Use "
+            "device='auto' or device='cpu'."
+        )
+    return device
+
+
+def training_device(settings):
+    """The device a fit trains on: the accelerator's, or ``device`` resolved here.
+
+    Refuses speed options that cannot apply there.
+    """
+    accelerator = settings["accelerator"]
+    if accelerator is not None:
+        if settings["precision"] != "float32" or settings["compile"]:
+            raise ValueError(
+                "With an accelerator, mixed precision and compilation are the "
+                "Accelerator's settings (Accelerator(mixed_precision='bf16'), "
+                "dynamo_backend=...): leave precision='float32' and compile=False."
+            )
+        return str(accelerator.device)
+    device = resolve_device(settings["device"])
+    if settings["precision"] == "float16" and device.split(":")[0] not in ("cuda", "mps"):
+        raise ValueError(
+            f"precision='float16' needs a GPU, but the model trains on {device!r}, "
+            "where PyTorch's recurrent kernels have no float16 version. Use "
+            "precision='bfloat16' on the CPU."
+        )
+    return device
+
+
+@contextlib.contextmanager
+def seeded_torch_rng(device, seed):
+    """Seed torch's generators for ``device`` only, restoring them afterwards.
+
+    ``torch.manual_seed`` would also re-seed every CUDA device for good; here
+    the CPU generator and the training device's generator are forked, seeded,
+    and left as they were once training is done.
+    """
+    device = torch.device(device)
+    if device.type == "cuda":
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        with torch.random.fork_rng(devices=[index], device_type="cuda"):
+            torch.random.default_generator.manual_seed(seed)
+            with torch.cuda.device(index):
+                torch.cuda.manual_seed(seed)
+            yield
+    elif device.type == "mps":
+        with torch.random.fork_rng(devices=[0], device_type="mps"):
+            torch.random.default_generator.manual_seed(seed)
+            torch.mps.manual_seed(seed)
+            yield
+    else:
+        with torch.random.fork_rng(devices=[]):
+            torch.random.default_generator.manual_seed(seed)
+            yield
+
+
+def _checked_callbacks(callbacks):
+    for entry in callbacks or []:
+        named = isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], str)
+        if not isinstance(entry[1] if named else entry, Callback):
+            raise TypeError(
+                "callbacks must be a list of skorch callbacks (skorch.callbacks.Callback "
+                f"instances) or (name, callback) tuples; got {entry!r}."
+            )
+    return callbacks or []
+
+
+def build_net(
+    settings,
+    *,
+    module,
+    module_params,
+    criterion,
+    criterion_params,
+    device,
+    seed,
+    stratify,
+    checkpoint=None,
+):
+    """The skorch net to train ``module(**module_params)`` with ``criterion``.
+
+    Parameters
+    ----------
+    settings : mapping
+        The estimator's hyperparameters (``get_params(deep=False)``); the
+        training ones are read here.
+    module, criterion : type
+    module_params, criterion_params : dict
+        Their parameters; ``criterion_params`` as skorch's ``criterion__*``.
+    device : str
+        From ``training_device``.
+    seed : int
+        Seeds the validation split (and names the checkpoint's seed).
+    stratify : bool
+        Whether the validation split is stratified by label.
+    checkpoint : tuple (fingerprint, state or None) or None
+        With ``checkpoint_dir``: the fit's fingerprint and the checkpoint to
+        resume from, if any.
+
+    Returns
+    -------
+    net : RecurrentNet or AcceleratedNet, not initialised
+    """
+    callbacks = [("stop_on_non_finite_loss", StopOnNonFiniteLoss())]
+    if settings["clip_grad_norm"] is not None:
+        callbacks.append(
+            (
+                "gradient_clipping",
+                GradientNormClipping(gradient_clip_value=settings["clip_grad_norm"]),
+            )
+        )
+    early_stopping = settings["early_stopping"]
+    resumed = checkpoint[1] if checkpoint else None
+    callbacks.append(
+        (
+            "plateau_schedule",
+            PlateauSchedule(
+                monitor="valid_loss" if early_stopping else "train_loss",
+                patience=settings["n_iter_no_change"],
+                tol=settings["tol"],
+                max_reductions=4 if settings["lr_schedule"] == "plateau" else 0,
+                factor=0.5,
+                restore_best=early_stopping,
+                resume_state=resumed["plateau"] if resumed else None,
+            ),
+        )
+    )
+    if checkpoint is not None:
+        from ._checkpoint import CheckpointEvery
+
+        callbacks.append(
+            (
+                "checkpoint",
+                CheckpointEvery(
+                    settings["checkpoint_dir"], settings["checkpoint_every"], checkpoint[0], seed
+                ),
+            )
+        )
+    # Copies, so that fitting never mutates the callbacks the user passed in.
+    callbacks.extend(copy.deepcopy(_checked_callbacks(settings["callbacks"])))
+    train_split = (
+        ValidationSplit(settings["validation_fraction"], stratify, seed)
+        if early_stopping
+        else None
+    )
+    optimizer = settings["optimizer"]
+    extra = {f"module__{key}": value for key, value in module_params.items()}
+    if settings["weight_decay"]:
+        extra["optimizer__weight_decay"] = settings["weight_decay"]
+    net_class, net_params = RecurrentNet, {
+        "iterator_train": BatchIterator,
+        "iterator_train__shuffle": True,
+        "iterator_valid": BatchIterator,
+        "device": device,
+        "precision": settings["precision"],
+        "compile_forward": settings["compile"],
+    }
+    accelerator = settings["accelerator"]
+    if accelerator is not None:
+        from ._distributed import AcceleratedNet, accelerate_net_params
+
+        net_class = AcceleratedNet
+        net_params = {
+            "accelerator": accelerator,
+            "device": None,  # the Accelerator places the model
+            # skorch prints through accelerator.print, which ignores verbose=0.
+            "callbacks__print_log__sink": accelerator.print if settings["verbose"] else print,
+            **accelerate_net_params(),
+        }
+    return net_class(
+        module=module,
+        criterion=criterion,
+        optimizer=optimizer if callable(optimizer) else OPTIMIZERS[optimizer],
+        lr=settings["lr"],
+        max_epochs=settings["max_epochs"],
+        batch_size=settings["batch_size"],
+        train_split=train_split,
+        callbacks=callbacks,
+        verbose=settings["verbose"],
+        **net_params,
+        **extra,
+        **criterion_params,
+    )
 
 
 class RecurrentNet(NeuralNet):

@@ -1,60 +1,26 @@
-"""Recurrent regressors: many-to-one sequence regression."""
+"""Recurrent regressors: sequences to values, per step values, or forecast horizons."""
 
 import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseRecurrentEstimator, flatten_steps
-from ._docs import estimator_doc
-
-_REGRESSOR_PARAMETERS = """\
-decoder : {None, "rnn", "attention"}, default=None
-    How a forecast horizon is produced. None: a linear head outputs every
-    target at once (direct multi-output). ``"rnn"``: an encoder-decoder
-    (sequence to sequence) network, whose decoder cell unrolls one step per
-    horizon step, fed its previous prediction; ``"attention"``: the same, its
-    decoder also attending over the encoder's time steps at every step (read
-    the weights with ``attention_weights``). With a decoder, ``y`` has shape
-    (n_samples, horizon) or (n_samples, horizon, n_targets).
-scale_targets : bool, default=True
-    Whether to standardise each target with its mean and standard deviation
-    for training; predictions are returned on the original scale.
-"""
-
-_REGRESSOR_ATTRIBUTES = """\
-n_outputs_ : int
-    Number of targets (per time step with ``return_sequences``, per horizon
-    step with a ``decoder``).
-horizon_ : int
-    Number of forecast steps; only with a ``decoder``.
-target_mean_, target_scale_ : ndarray of shape (n_outputs_,)
-    The target standardisation learnt in ``fit`` (zeros and ones when
-    ``scale_targets=False``).
-"""
-
-_EXAMPLE = """\
->>> import numpy as np
->>> from sklearn_rnn import {name}
->>> rng = np.random.RandomState(0)
->>> X = rng.normal(size=(64, 8, 2))          # 64 sequences, 8 steps, 2 features
->>> y = X[:, -1, 0] + X[:, -2, 1]
->>> reg = {name}(hidden_size=16, max_epochs=5, random_state=0).fit(X, y)
->>> reg.predict(X[:3]).shape
-(3,)
-"""
+from ._base import NONLINEARITY, BaseRecurrentEstimator
+from ._data import TargetSpec
+from ._docs import fill_doc
+from ._targets import TrainingTargets, flatten_steps, numeric_targets
 
 
 class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
-    """Regression on top of the shared recurrent core."""
+    """Regression on top of the shared recurrent core: the regressors' signature,
+    targets and outputs."""
 
     _parameter_constraints: dict = {
         **BaseRecurrentEstimator._parameter_constraints,
-        "scale_targets": ["boolean"],
+        "return_sequences": ["boolean"],
         "decoder": [StrOptions({"rnn", "attention"}), None],
+        "scale_targets": ["boolean"],
     }
-    _multi_output = True
-    _y_numeric = True
 
     def __init__(
         self,
@@ -66,6 +32,8 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
         pooling="last",
         return_sequences=False,
         decoder=None,
+        scale_inputs=True,
+        scale_targets=True,
         max_epochs=200,
         batch_size=32,
         lr=1e-2,
@@ -77,8 +45,6 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
-        scale_inputs=True,
-        scale_targets=True,
         callbacks=None,
         verbose=0,
         device="auto",
@@ -90,38 +56,40 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
         checkpoint_every=10,
         accelerator=None,
     ):
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
-        self.bidirectional = bidirectional
-        self.dropout = dropout
-        self.pooling = pooling
+        super().__init__(
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+            bidirectional=bidirectional,
+            dropout=dropout,
+            pooling=pooling,
+            scale_inputs=scale_inputs,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            lr=lr,
+            lr_schedule=lr_schedule,
+            optimizer=optimizer,
+            weight_decay=weight_decay,
+            clip_grad_norm=clip_grad_norm,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            callbacks=callbacks,
+            verbose=verbose,
+            device=device,
+            precision=precision,
+            compile=compile,
+            random_state=random_state,
+            warm_start=warm_start,
+            checkpoint_dir=checkpoint_dir,
+            checkpoint_every=checkpoint_every,
+            accelerator=accelerator,
+        )
         self.return_sequences = return_sequences
         self.decoder = decoder
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.lr_schedule = lr_schedule
-        self.optimizer = optimizer
-        self.weight_decay = weight_decay
-        self.clip_grad_norm = clip_grad_norm
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.scale_inputs = scale_inputs
-        self.callbacks = callbacks
-        self.verbose = verbose
-        self.device = device
-        self.precision = precision
-        self.compile = compile
-        self.random_state = random_state
-        self.warm_start = warm_start
-        self.checkpoint_dir = checkpoint_dir
-        self.checkpoint_every = checkpoint_every
-        self.accelerator = accelerator
         self.scale_targets = scale_targets
 
-    def _target_layout(self, y):
+    def _target_spec(self, y):
         if self.decoder is not None and self.return_sequences:
             raise ValueError(
                 f"return_sequences=True (a prediction per input time step) and "
@@ -129,39 +97,44 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
                 "exclude each other; set one of them."
             )
         if self.decoder is not None:
-            return "horizon"
-        return super()._target_layout(y)
+            return TargetSpec("horizon", numeric=True, multi_output=True, owner=f"decoder={self.decoder!r}")
+        if self.return_sequences:
+            return TargetSpec("step", numeric=True, multi_output=True, owner="return_sequences=True")
+        return TargetSpec("sample", numeric=True, multi_output=True)
 
-    def _has_attention(self):
-        return super()._has_attention() or self.decoder == "attention"
-
-    def _module_class(self):
+    def _network_class(self):
         from ._modules import RecurrentNetwork, Seq2SeqNetwork
 
         return RecurrentNetwork if self.decoder is None else Seq2SeqNetwork
+
+    def _has_attention(self):
+        return super()._has_attention() or self.decoder == "attention"
 
     def _encode_targets(self, y, warm):
         import torch
 
         from ._modules import MaskedMSELoss
 
-        values = np.asarray(y, dtype=np.float64)
-        if values.ndim == 1:
-            values = values[:, np.newaxis]
-        target = self._fit_target_scaling(values, warm)
-        n_outputs = values.shape[-1]
+        previous = (
+            {name: getattr(self, name) for name in ("n_outputs_", "target_mean_", "target_scale_")}
+            if warm
+            else None
+        )
+        values, fitted = numeric_targets(y, scale=self.scale_targets, previous=previous)
+        n_outputs = fitted["n_outputs_"]
         if self.decoder is not None:
-            self.horizon_ = y.shape[1]
+            fitted["horizon_"] = y.shape[1]
             output_params = {
                 "horizon": y.shape[1],
                 "n_targets": n_outputs,
                 "attention": self.decoder == "attention",
             }
-            return target, output_params, torch.nn.MSELoss, {}
+            return TrainingTargets(values, output_params, torch.nn.MSELoss, {}, fitted)
         if self.return_sequences:
             # Padded steps of ragged sequences get NaN targets, which the loss skips.
-            return target, {"output_size": n_outputs, "per_step": True}, MaskedMSELoss, {}
-        return target, {"output_size": n_outputs}, torch.nn.MSELoss, {}
+            output_params = {"output_size": n_outputs, "per_step": True}
+            return TrainingTargets(values, output_params, MaskedMSELoss, {}, fitted)
+        return TrainingTargets(values, {"output_size": n_outputs}, torch.nn.MSELoss, {}, fitted)
 
     def predict(self, X):
         """Predict targets for sequences ``X``.
@@ -214,6 +187,7 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
         Returns
         -------
         score : float
+            The R^2 score.
         """
         if not self.return_sequences and self.decoder is None:
             return super().score(X, y, sample_weight=sample_weight)
@@ -234,26 +208,144 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
         return tags
 
 
-_SUMMARY = """Sequence regressor built on {network}.
-
-Reads each sequence, pools the hidden states into one vector and maps it to
-the targets with a linear layer (many-to-one). Inputs and targets are
-standardised internally, so the defaults work on raw data."""
-
-
+@fill_doc
 class LSTMRegressor(_RecurrentRegressor):
+    """Sequence regressor built on a long short-term memory network (``torch.nn.LSTM``).
+
+    Reads each sequence, pools the hidden states into one vector and maps it to
+    the targets with a linear layer (many-to-one). Inputs and targets are
+    standardised internally, so the defaults work on raw data.
+
+    Parameters
+    ----------
+    %(network_parameters)s
+    %(return_sequences)s
+    %(decoder)s
+    %(scale_inputs)s
+    %(scale_targets)s
+    %(training_parameters)s
+    %(runtime_parameters)s
+
+    Attributes
+    ----------
+    %(n_outputs_)s
+    %(horizon_)s
+    %(target_mean_)s
+    %(common_attributes)s
+
+    See Also
+    --------
+    GRURegressor : The same with a gated recurrent unit.
+    RNNRegressor : The same with an Elman cell.
+    make_windows : Cut a series into (window -> following values) samples.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_rnn import LSTMRegressor
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(64, 8, 2))          # 64 sequences, 8 steps, 2 features
+    >>> y = X[:, -1, 0] + X[:, -2, 1]
+    >>> reg = LSTMRegressor(hidden_size=16, max_epochs=5, random_state=0).fit(X, y)
+    >>> reg.predict(X[:3]).shape
+    (3,)
+    """
+
     _cell = "lstm"
 
 
+@fill_doc
 class GRURegressor(_RecurrentRegressor):
+    """Sequence regressor built on a gated recurrent unit network (``torch.nn.GRU``).
+
+    Reads each sequence, pools the hidden states into one vector and maps it to
+    the targets with a linear layer (many-to-one). Inputs and targets are
+    standardised internally, so the defaults work on raw data.
+
+    Parameters
+    ----------
+    %(network_parameters)s
+    %(return_sequences)s
+    %(decoder)s
+    %(scale_inputs)s
+    %(scale_targets)s
+    %(training_parameters)s
+    %(runtime_parameters)s
+
+    Attributes
+    ----------
+    %(n_outputs_)s
+    %(horizon_)s
+    %(target_mean_)s
+    %(common_attributes)s
+
+    See Also
+    --------
+    LSTMRegressor : The same with a long short-term memory cell.
+    RNNRegressor : The same with an Elman cell.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_rnn import GRURegressor
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(64, 8, 2))          # 64 sequences, 8 steps, 2 features
+    >>> y = X[:, -1, 0] + X[:, -2, 1]
+    >>> reg = GRURegressor(hidden_size=16, max_epochs=5, random_state=0).fit(X, y)
+    >>> reg.predict(X[:3]).shape
+    (3,)
+    """
+
     _cell = "gru"
 
 
+@fill_doc
 class RNNRegressor(_RecurrentRegressor):
+    """Sequence regressor built on an Elman recurrent network (``torch.nn.RNN``).
+
+    Reads each sequence, pools the hidden states into one vector and maps it to
+    the targets with a linear layer (many-to-one). Inputs and targets are
+    standardised internally, so the defaults work on raw data.
+
+    Parameters
+    ----------
+    %(nonlinearity)s
+    %(network_parameters)s
+    %(return_sequences)s
+    %(decoder)s
+    %(scale_inputs)s
+    %(scale_targets)s
+    %(training_parameters)s
+    %(runtime_parameters)s
+
+    Attributes
+    ----------
+    %(n_outputs_)s
+    %(horizon_)s
+    %(target_mean_)s
+    %(common_attributes)s
+
+    See Also
+    --------
+    LSTMRegressor : The same with a long short-term memory cell.
+    GRURegressor : The same with a gated recurrent unit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_rnn import RNNRegressor
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(64, 8, 2))          # 64 sequences, 8 steps, 2 features
+    >>> y = X[:, -1, 0] + X[:, -2, 1]
+    >>> reg = RNNRegressor(hidden_size=16, max_epochs=5, random_state=0).fit(X, y)
+    >>> reg.predict(X[:3]).shape
+    (3,)
+    """
+
     _cell = "rnn"
     _parameter_constraints: dict = {
         **_RecurrentRegressor._parameter_constraints,
-        "nonlinearity": [StrOptions({"tanh", "relu"})],
+        "nonlinearity": NONLINEARITY,
     }
 
     def __init__(
@@ -267,6 +359,8 @@ class RNNRegressor(_RecurrentRegressor):
         pooling="last",
         return_sequences=False,
         decoder=None,
+        scale_inputs=True,
+        scale_targets=True,
         max_epochs=200,
         batch_size=32,
         lr=1e-2,
@@ -278,8 +372,6 @@ class RNNRegressor(_RecurrentRegressor):
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
-        scale_inputs=True,
-        scale_targets=True,
         callbacks=None,
         verbose=0,
         device="auto",
@@ -299,6 +391,8 @@ class RNNRegressor(_RecurrentRegressor):
             pooling=pooling,
             return_sequences=return_sequences,
             decoder=decoder,
+            scale_inputs=scale_inputs,
+            scale_targets=scale_targets,
             max_epochs=max_epochs,
             batch_size=batch_size,
             lr=lr,
@@ -310,8 +404,6 @@ class RNNRegressor(_RecurrentRegressor):
             validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change,
             tol=tol,
-            scale_inputs=scale_inputs,
-            scale_targets=scale_targets,
             callbacks=callbacks,
             verbose=verbose,
             device=device,
@@ -325,12 +417,5 @@ class RNNRegressor(_RecurrentRegressor):
         )
         self.nonlinearity = nonlinearity
 
-
-for _cls in (RNNRegressor, LSTMRegressor, GRURegressor):
-    _cls.__doc__ = estimator_doc(
-        _SUMMARY,
-        _cls._cell,
-        _REGRESSOR_PARAMETERS,
-        _REGRESSOR_ATTRIBUTES,
-        _EXAMPLE.format(name=_cls.__name__),
-    )
+    def _encoder_params(self):
+        return {**super()._encoder_params(), "nonlinearity": self.nonlinearity}

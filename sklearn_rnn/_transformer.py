@@ -8,26 +8,81 @@ from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseRecurrentEstimator
-from ._data import is_long_frame, validate_predict_data
-from ._docs import COMMON_ATTRIBUTES, NETWORK_PARAMETERS, TRAINING_PARAMETERS
+from ._base import NONLINEARITY, BaseRecurrentEstimator
+from ._data import TargetSpec, is_long_frame, validate_predict_data
+from ._docs import fill_doc
+from ._targets import TrainingTargets, class_targets, numeric_targets
 
 
+@fill_doc
 class RNNSequenceTransformer(
     ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRecurrentEstimator
 ):
+    """Sequences to fixed-size embeddings with a recurrent encoder.
+
+    Encodes each sequence (of any length) into ``n_components`` values, for any
+    scikit-learn estimator downstream. With ``y``, the encoder is trained with a
+    classification head (class labels) or a regression head (numeric targets)
+    on the embedding, and the encoder is kept; without ``y``, it is trained as an
+    encoder-decoder autoencoder whose decoder reconstructs the input sequence from
+    the embedding.
+
+    Parameters
+    ----------
+    cell : {"rnn", "lstm", "gru"}, default="lstm"
+        The recurrent cell of the encoder (and decoder): Elman RNN, LSTM or GRU.
+    n_components : int, default=16
+        Size of the embedding: a linear projection of the encoder's pooled state.
+    nonlinearity : {"tanh", "relu"}, default="tanh"
+        Activation of the Elman cell; used only with ``cell="rnn"``.
+    %(network_parameters)s
+    %(scale_inputs)s
+    scale_targets : bool, default=True
+        Whether to standardise numeric targets ``y`` for training.
+    %(training_parameters)s
+    %(runtime_parameters)s
+
+    Attributes
+    ----------
+    objective_ : {"classification", "regression", "reconstruction"}
+        What the encoder was trained for: a head predicting class labels or
+        numeric ``y``, or, without ``y``, a decoder reconstructing the input.
+    classes_ : ndarray of shape (n_classes,)
+        The class labels, when trained for classification.
+    n_outputs_ : int
+        Number of numeric targets, when trained for regression.
+    %(common_attributes)s
+
+    See Also
+    --------
+    LSTMClassifier : A classifier with the same encoder and a linear head.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn_rnn import RNNSequenceTransformer
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(64, 12, 2))
+    >>> y = np.where(X[:, :, 0].mean(axis=1) > 0, "up", "down")
+    >>> embed = RNNSequenceTransformer(n_components=4, max_epochs=5, random_state=0)
+    >>> embed.fit_transform(X).shape   # no y: trained as an autoencoder
+    (64, 4)
+    >>> pipe = make_pipeline(embed, LogisticRegression()).fit(X, y)   # supervised
+    >>> pipe.predict(X[:3]).shape
+    (3,)
+    >>> embed.get_feature_names_out()[:2]
+    array(['rnnsequencetransformer0', 'rnnsequencetransformer1'], dtype=object)
+    """
+
     _parameter_constraints: dict = {
-        **{
-            name: constraint
-            for name, constraint in BaseRecurrentEstimator._parameter_constraints.items()
-            if name != "return_sequences"
-        },
+        **BaseRecurrentEstimator._parameter_constraints,
         "cell": [StrOptions({"rnn", "lstm", "gru"})],
         "n_components": [Interval(Integral, 1, None, closed="left")],
-        "nonlinearity": [StrOptions({"tanh", "relu"})],
+        "nonlinearity": NONLINEARITY,
         "scale_targets": ["boolean"],
     }
-    _multi_output = True
 
     def __init__(
         self,
@@ -40,6 +95,8 @@ class RNNSequenceTransformer(
         bidirectional=False,
         dropout=0.0,
         pooling="last",
+        scale_inputs=True,
+        scale_targets=True,
         max_epochs=200,
         batch_size=32,
         lr=1e-2,
@@ -51,8 +108,6 @@ class RNNSequenceTransformer(
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
-        scale_inputs=True,
-        scale_targets=True,
         callbacks=None,
         verbose=0,
         device="auto",
@@ -64,37 +119,39 @@ class RNNSequenceTransformer(
         checkpoint_every=10,
         accelerator=None,
     ):
+        super().__init__(
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+            bidirectional=bidirectional,
+            dropout=dropout,
+            pooling=pooling,
+            scale_inputs=scale_inputs,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            lr=lr,
+            lr_schedule=lr_schedule,
+            optimizer=optimizer,
+            weight_decay=weight_decay,
+            clip_grad_norm=clip_grad_norm,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            callbacks=callbacks,
+            verbose=verbose,
+            device=device,
+            precision=precision,
+            compile=compile,
+            random_state=random_state,
+            warm_start=warm_start,
+            checkpoint_dir=checkpoint_dir,
+            checkpoint_every=checkpoint_every,
+            accelerator=accelerator,
+        )
         self.cell = cell
         self.n_components = n_components
         self.nonlinearity = nonlinearity
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
-        self.bidirectional = bidirectional
-        self.dropout = dropout
-        self.pooling = pooling
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.lr_schedule = lr_schedule
-        self.optimizer = optimizer
-        self.weight_decay = weight_decay
-        self.clip_grad_norm = clip_grad_norm
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.scale_inputs = scale_inputs
         self.scale_targets = scale_targets
-        self.callbacks = callbacks
-        self.verbose = verbose
-        self.device = device
-        self.precision = precision
-        self.compile = compile
-        self.random_state = random_state
-        self.warm_start = warm_start
-        self.checkpoint_dir = checkpoint_dir
-        self.checkpoint_every = checkpoint_every
-        self.accelerator = accelerator
 
     @property
     def _cell(self):
@@ -104,10 +161,17 @@ class RNNSequenceTransformer(
     def _stratify_validation(self):
         return getattr(self, "objective_", None) == "classification"
 
-    def _target_layout(self, y):
-        return "none" if y is None else "sample"
+    def _encoder_params(self):
+        params = super()._encoder_params()
+        if self.cell == "rnn":
+            params["nonlinearity"] = self.nonlinearity
+        return params
 
-    def _module_class(self):
+    def _target_spec(self, y):
+        layout = "input" if y is None else "sample"
+        return TargetSpec(layout, numeric=False, multi_output=True)
+
+    def _network_class(self):
         from ._modules import SequenceEmbeddingNetwork
 
         return SequenceEmbeddingNetwork
@@ -161,24 +225,32 @@ class RNNSequenceTransformer(
                 f"warm_start=True continues training for {self.objective_}, but this y "
                 f"means {objective}. Set warm_start=False to train anew."
             )
-        if not warm:
-            # Nothing of an earlier fit with another objective may linger.
-            for name in ("classes_", "n_outputs_", "target_mean_", "target_scale_"):
-                self.__dict__.pop(name, None)
-        self.objective_ = objective
-        self._n_features_out = self.n_components
+        fitted = {"objective_": objective, "_n_features_out": self.n_components}
         output_params = {"n_components": self.n_components}
         if objective == "reconstruction":
             # The targets are the inputs; padded steps are NaN and skipped.
-            return None, {**output_params, "output_size": None}, MaskedMSELoss, {}
+            output_params["output_size"] = None
+            return TrainingTargets(None, output_params, MaskedMSELoss, {}, fitted)
         if objective == "classification":
-            target, _ = self._encode_labels(y, warm)
-            output_params["output_size"] = len(self.classes_)
-            return target, output_params, torch.nn.CrossEntropyLoss, {}
-        values = y.astype(float).reshape(len(y), -1)
-        target = self._fit_target_scaling(values, warm)
-        output_params["output_size"] = self.n_outputs_
-        return target, output_params, torch.nn.MSELoss, {}
+            indices, classes, _ = class_targets(
+                y,
+                estimator_name=type(self).__name__,
+                previous_classes=self.classes_ if warm else None,
+            )
+            output_params["output_size"] = len(classes)
+            fitted["classes_"] = classes
+            return TrainingTargets(indices, output_params, torch.nn.CrossEntropyLoss, {}, fitted)
+        previous = (
+            {name: getattr(self, name) for name in ("n_outputs_", "target_mean_", "target_scale_")}
+            if warm
+            else None
+        )
+        values, target_fitted = numeric_targets(
+            y.astype(float).reshape(len(y), -1), scale=self.scale_targets, previous=previous
+        )
+        output_params["output_size"] = target_fitted["n_outputs_"]
+        fitted.update(target_fitted)
+        return TrainingTargets(values, output_params, torch.nn.MSELoss, {}, fitted)
 
     def transform(self, X):
         """Embed each sequence of ``X`` as a vector of ``n_components`` values.
@@ -200,7 +272,7 @@ class RNNSequenceTransformer(
         long_frame = is_long_frame(X)
         sequences = validate_predict_data(self, X)
         module = self.net_.module_
-        embeddings = self._batched_outputs(
+        embeddings = self._outputs(
             sequences,
             lambda batch: module.embed(**(batch if isinstance(batch, dict) else {"X": batch})),
         )
@@ -216,64 +288,3 @@ class RNNSequenceTransformer(
         tags.target_tags.required = False
         return tags
 
-
-_PARAMETERS = """\
-cell : {"rnn", "lstm", "gru"}, default="lstm"
-    The recurrent cell of the encoder (and decoder): Elman RNN, LSTM or GRU.
-n_components : int, default=16
-    Size of the embedding: a linear projection of the encoder's pooled state.
-nonlinearity : {"tanh", "relu"}, default="tanh"
-    Activation of the Elman cell; used only with ``cell="rnn"``.
-"""
-
-_TARGET_PARAMETERS = """\
-scale_targets : bool, default=True
-    Whether to standardise numeric targets ``y`` for training.
-"""
-
-_ATTRIBUTES = """\
-objective_ : {"classification", "regression", "reconstruction"}
-    What the encoder was trained for: a head predicting class labels or
-    numeric ``y``, or, without ``y``, a decoder reconstructing the input.
-classes_ : ndarray of shape (n_classes,)
-    The class labels, when trained for classification.
-n_outputs_ : int
-    Number of numeric targets, when trained for regression.
-"""
-
-_EXAMPLE = """\
->>> import numpy as np
->>> from sklearn.linear_model import LogisticRegression
->>> from sklearn.pipeline import make_pipeline
->>> from sklearn_rnn import RNNSequenceTransformer
->>> rng = np.random.RandomState(0)
->>> X = rng.normal(size=(64, 12, 2))
->>> y = np.where(X[:, :, 0].mean(axis=1) > 0, "up", "down")
->>> embed = RNNSequenceTransformer(n_components=4, max_epochs=5, random_state=0)
->>> embed.fit_transform(X).shape   # no y: trained as an autoencoder
-(64, 4)
->>> pipe = make_pipeline(embed, LogisticRegression()).fit(X, y)   # supervised
->>> pipe.predict(X[:3]).shape
-(3,)
->>> embed.get_feature_names_out()[:2]
-array(['rnnsequencetransformer0', 'rnnsequencetransformer1'], dtype=object)
-"""
-
-RNNSequenceTransformer.__doc__ = f"""Sequences to fixed-size embeddings with a recurrent encoder.
-
-Encodes each sequence (of any length) into ``n_components`` values, for any
-scikit-learn estimator downstream. With ``y``, the encoder is trained with a
-classification head (class labels) or a regression head (numeric targets)
-on the embedding, and the encoder is kept; without ``y``, it is trained as an
-encoder-decoder autoencoder whose decoder reconstructs the input sequence from
-the embedding.
-
-Parameters
-----------
-{_PARAMETERS}{NETWORK_PARAMETERS}{TRAINING_PARAMETERS}{_TARGET_PARAMETERS}
-Attributes
-----------
-{_ATTRIBUTES}{COMMON_ATTRIBUTES}
-Examples
---------
-{_EXAMPLE}"""

@@ -1,0 +1,71 @@
+"""The prediction engine: a fitted net's outputs over batches of validated input.
+
+One place sets eval mode, no gradients and the net's mixed precision, pads
+batches so a sample's output never depends on its batch, and puts outputs
+back in input order. Imported lazily, when a model predicts, because it
+imports torch.
+"""
+
+import contextlib
+
+import numpy as np
+import torch
+from skorch.utils import to_tensor
+
+from ._batches import make_dataset, place_on_device, prediction_batches
+from ._data import RaggedSequences
+from ._modules import step_mask
+
+
+def batched_outputs(net, sequences, mean, scale, batch_size, compute, step_outputs=False):
+    """Run ``compute(batch)`` over prediction batches of validated ``sequences``.
+
+    Parameters
+    ----------
+    net : fitted skorch net
+    sequences : DenseSequences, SeriesWindows or RaggedSequences
+    mean, scale : ndarray of shape (n_features,)
+        The input standardisation learnt in ``fit``.
+    batch_size : int
+    compute : callable
+        Takes a batch on the module's device (a tensor, or a dict of ``"X"``
+        and ``"lengths"`` for ragged data) and returns a tensor with one row
+        per sequence.
+    step_outputs : bool, default=False
+        Whether the second axis of ``compute``'s output is time; ragged
+        sequences then keep only their real steps.
+
+    Returns
+    -------
+    outputs : ndarray of shape (n_samples, ...), float64, in input order;
+        a list of arrays of shape (n_timesteps_i, ...) for ragged sequences
+        with ``step_outputs``
+    """
+    module = net.module_
+    device = next(module.parameters()).device
+    dataset = place_on_device(make_dataset(sequences, mean, scale), device)
+    n_samples, n_done, pieces = len(dataset), 0, []
+    ragged_steps = step_outputs and isinstance(sequences, RaggedSequences)
+    if module.training:
+        module.eval()
+    autocast = getattr(net, "autocast", None)  # an accelerated net has its own
+    with torch.no_grad(), (contextlib.nullcontext() if autocast is None else autocast()):
+        for batch in prediction_batches(dataset, batch_size):
+            outputs = compute(to_tensor(batch, device)).to("cpu", torch.float32)
+            # The last batch is padded with rows that are no samples.
+            n_real = min(outputs.shape[0], n_samples - n_done)
+            outputs = outputs[:n_real]
+            n_done += n_real
+            if ragged_steps:
+                lengths = batch["lengths"][:n_real].cpu()
+                outputs = outputs[step_mask(lengths, outputs.shape[1], "cpu")]
+            pieces.append(outputs)
+    outputs = (pieces[0] if len(pieces) == 1 else torch.cat(pieces)).numpy().astype(np.float64)
+    order = dataset.prediction_order()
+    if order is None:
+        return outputs
+    position_of_sample = torch.argsort(order).numpy()
+    if not ragged_steps:
+        return outputs[position_of_sample]
+    steps = np.split(outputs, np.cumsum(sequences.lengths[order.numpy()])[:-1])
+    return [steps[position] for position in position_of_sample]

@@ -1,0 +1,151 @@
+"""Target encoding: numeric targets standardised, class labels as indices, class weights.
+
+An estimator's ``_encode_targets`` turns validated ``y`` into a
+``TrainingTargets``: what the loss compares the network's output with, the
+network's output parameters, the loss, and the fitted attributes learnt from
+``y``. The helpers here compute; the estimator decides and sets attributes.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ._data import standardisation
+
+
+class TrainingTargets(NamedTuple):
+    """What ``_encode_targets`` returns to the fit skeleton.
+
+    values : torch.Tensor or None
+        The targets in the network's units: float32 scaled values or int64
+        class indices, one row per sample (per step with per-step targets).
+        None when the inputs are their own targets (the autoencoder).
+    output_params : dict
+        The network's parameters that depend on ``y``, e.g. ``{"output_size": 3}``.
+    criterion : type
+        The loss, a ``torch.nn.Module`` class.
+    criterion_params : dict
+        Its parameters, as skorch's ``criterion__*`` keyword arguments.
+    fitted : dict
+        Fitted attributes learnt from ``y`` (``classes_``, ``target_mean_``, ...),
+        which the skeleton sets on the estimator.
+    """
+
+    values: object
+    output_params: dict
+    criterion: type
+    criterion_params: dict
+    fitted: dict
+
+
+def numeric_targets(y, *, scale, previous=None):
+    """Standardise numeric targets (last axis: outputs) as a float32 tensor.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples,), (n_samples, n_outputs) or (..., n_outputs)
+    scale : bool
+        Whether to standardise; False keeps the values.
+    previous : dict or None
+        The fitted ``n_outputs_``, ``target_mean_`` and ``target_scale_`` to keep
+        (a warm start continues with the statistics of the first fit).
+
+    Returns
+    -------
+    values : torch.Tensor of y's shape, with an outputs axis for 1D ``y``
+    fitted : dict of ``n_outputs_``, ``target_mean_`` and ``target_scale_``
+    """
+    import torch
+
+    values = np.asarray(y, dtype=np.float64)
+    if values.ndim == 1:
+        values = values[:, np.newaxis]
+    n_outputs = values.shape[-1]
+    if previous is not None:
+        if n_outputs != previous["n_outputs_"]:
+            raise ValueError(
+                f"warm_start=True continues training a network with "
+                f"{previous['n_outputs_']} output(s), but y has {n_outputs}. Set "
+                "warm_start=False to train anew."
+            )
+        fitted = dict(previous)
+    else:
+        mean, scale_ = standardisation(values.reshape(-1, n_outputs), enabled=scale, name="y")
+        fitted = {"n_outputs_": n_outputs, "target_mean_": mean, "target_scale_": scale_}
+    scaled = (values - fitted["target_mean_"]) / fitted["target_scale_"]
+    return torch.from_numpy(scaled.astype(np.float32)), fitted
+
+
+def class_targets(y, *, estimator_name, class_weight=None, previous_classes=None):
+    """Class labels as class indices of the same shape.
+
+    Parameters
+    ----------
+    y : array-like of labels, any shape
+    estimator_name : str
+        Named in the error for a single class.
+    class_weight : dict, "balanced" or None
+        As scikit-learn's ``compute_class_weight`` takes it.
+    previous_classes : ndarray or None
+        The fitted classes a warm start must see again.
+
+    Returns
+    -------
+    indices : torch.Tensor of y's shape, int64
+    classes : ndarray of shape (n_classes,)
+    weights : torch.Tensor of shape (n_classes,), float32, or None
+    """
+    import torch
+    from sklearn.utils.class_weight import compute_class_weight
+    from sklearn.utils.multiclass import check_classification_targets
+
+    labels = np.asarray(y).ravel()
+    check_classification_targets(labels)
+    classes, encoded = np.unique(labels, return_inverse=True)
+    if len(classes) < 2:
+        raise ValueError(
+            f"{estimator_name} needs at least 2 classes to learn from, but y holds only "
+            f"one class: {classes.tolist()[0]!r}."
+        )
+    if previous_classes is not None and not np.array_equal(classes, previous_classes):
+        raise ValueError(
+            f"warm_start=True continues training on the classes {previous_classes!r}, "
+            f"but y has the classes {classes!r}. Set warm_start=False to train anew."
+        )
+    weights = None
+    if class_weight is not None:
+        weights = torch.as_tensor(
+            compute_class_weight(class_weight, classes=classes, y=labels), dtype=torch.float32
+        )
+    indices = torch.from_numpy(encoded.astype(np.int64).reshape(np.shape(y)))
+    return indices, classes, weights
+
+
+def flatten_steps(y_true, y_pred, sample_weight=None):
+    """Per-step targets and predictions as one row per time step, for scoring.
+
+    ``y_pred`` is an array (n_samples, n_timesteps, ...) or a list of arrays
+    (n_timesteps_i, ...); ``y_true`` is laid out as in ``fit``. A sequence's
+    sample weight is repeated for each of its steps.
+
+    Returns
+    -------
+    y_true, y_pred : ndarray of shape (total_timesteps,) or (total_timesteps, n_outputs)
+    sample_weight : ndarray of shape (total_timesteps,) or None
+    """
+    if isinstance(y_pred, list):
+        lengths = [len(values) for values in y_pred]
+        y_pred = np.concatenate(y_pred) if y_pred else np.empty(0)
+        y_true = (
+            y_true.to_numpy()
+            if hasattr(y_true, "iloc")
+            else np.concatenate([np.asarray(values) for values in y_true])
+        )
+    else:
+        lengths = [y_pred.shape[1]] * y_pred.shape[0]
+        y_true = np.asarray(y_true)
+        y_pred = y_pred.reshape((-1,) + y_pred.shape[2:])
+    y_true = y_true.reshape(y_pred.shape)
+    if sample_weight is not None:
+        sample_weight = np.repeat(np.asarray(sample_weight, dtype=np.float64), lengths)
+    return y_true, y_pred, sample_weight
