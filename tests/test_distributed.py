@@ -15,8 +15,7 @@ from sklearn.pipeline import make_pipeline
 
 from sklearn_rnn import GRUClassifier, LSTMRegressor, SlidingWindowTransformer
 
-rng = np.random.RandomState(0)
-series = np.sin(np.arange(300) / 6.0) + 0.05 * rng.normal(size=300)
+series = np.sin(np.arange(300) / 6.0) + 0.05 * np.random.RandomState(0).normal(size=300)
 ROWS, TARGET = series[:-1].reshape(-1, 1), series[1:]
 
 
@@ -60,7 +59,7 @@ def test_grid_search_on_a_dask_cluster_matches_the_sequential_search(dask_client
     assert any(dask_client.run(lambda: True).values())
 
 
-def test_dask_workers_train_with_one_torch_thread_each(dask_client):
+def test_dask_workers_train_with_one_torch_thread_each(dask_client, rng):
     X = rng.normal(size=(40, 6, 1))
     with joblib.parallel_backend("dask"):
         search = GridSearchCV(
@@ -72,7 +71,7 @@ def test_dask_workers_train_with_one_torch_thread_each(dask_client):
     assert set(search.cv_results_["mean_test_score"]) == {1.0}
 
 
-def test_loky_workers_share_the_cores_instead_of_oversubscribing():
+def test_loky_workers_share_the_cores_instead_of_oversubscribing(rng):
     X = rng.normal(size=(40, 6, 1))
     search = GridSearchCV(
         LSTMRegressor(hidden_size=4, max_epochs=1),
@@ -85,7 +84,7 @@ def test_loky_workers_share_the_cores_instead_of_oversubscribing():
     assert set(search.cv_results_["mean_test_score"]) == {float(per_worker)}
 
 
-def test_accelerate_training_path_in_one_process():
+def test_accelerate_training_path_in_one_process(rng):
     accelerate = pytest.importorskip("accelerate")
     X = rng.normal(size=(120, 8, 2))
     y = np.where(X[:, :, 0].sum(axis=1) > 0, "up", "down")

@@ -26,29 +26,8 @@ CLASSIFIERS = [RNNClassifier, LSTMClassifier, GRUClassifier]
 FAST = dict(hidden_size=16, max_epochs=30, random_state=0)
 
 
-def sine_windows(n_points=300, window=10, seed=0):
-    """Windows of a noisy sine series and the value after each window."""
-    rng = np.random.RandomState(seed)
-    t = np.linspace(0, 60, n_points)
-    series = np.sin(t) + 0.05 * rng.normal(size=n_points)
-    X = np.lib.stride_tricks.sliding_window_view(series[:-1], window)
-    y = series[window:]
-    return X[:, :, np.newaxis].copy(), y
-
-
-def two_class_sequences(n_samples=160, n_timesteps=12, seed=0):
-    """Class 1 sequences rise, class 0 sequences fall, both with noise."""
-    rng = np.random.RandomState(seed)
-    y = rng.randint(0, 2, n_samples)
-    slope = np.where(y == 1, 1.0, -1.0)[:, np.newaxis]
-    t = np.linspace(0, 1, n_timesteps)[np.newaxis, :]
-    X = slope * t + 0.3 * rng.normal(size=(n_samples, n_timesteps))
-    noise_feature = rng.normal(size=(n_samples, n_timesteps))
-    return np.stack([X, noise_feature], axis=2), y
-
-
 @pytest.mark.parametrize("Regressor", REGRESSORS)
-def test_each_cell_learns_sine_window_regression(Regressor):
+def test_each_cell_learns_sine_window_regression(Regressor, sine_windows):
     X, y = sine_windows()
     X_train, X_test, y_train, y_test = X[:240], X[240:], y[:240], y[240:]
     reg = Regressor(hidden_size=16, random_state=0).fit(X_train, y_train)
@@ -57,7 +36,7 @@ def test_each_cell_learns_sine_window_regression(Regressor):
 
 
 @pytest.mark.parametrize("Classifier", CLASSIFIERS)
-def test_each_cell_learns_two_class_sequences(Classifier):
+def test_each_cell_learns_two_class_sequences(Classifier, two_class_sequences):
     X, y = two_class_sequences()
     X_test, y_test = two_class_sequences(seed=1)
     clf = Classifier(hidden_size=16, random_state=0).fit(X, y)
@@ -99,7 +78,7 @@ def test_bidirectional_last_pooling_reads_each_direction_at_its_end():
 
 
 @pytest.mark.parametrize("pooling", ["last", "mean", "max", "attention"])
-def test_every_pooling_trains_and_predicts(pooling):
+def test_every_pooling_trains_and_predicts(pooling, two_class_sequences):
     X, y = two_class_sequences(n_samples=60)
     clf = LSTMClassifier(pooling=pooling, hidden_size=8, max_epochs=5, random_state=0)
     with pytest.warns(ConvergenceWarning):
@@ -109,7 +88,7 @@ def test_every_pooling_trains_and_predicts(pooling):
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
 
 
-def test_clone_and_set_params():
+def test_clone_and_set_params(sine_windows):
     reg = LSTMRegressor(hidden_size=12, dropout=0.2, num_layers=2)
     reg.set_params(hidden_size=24, lr=0.005)
     copy = clone(reg)
@@ -123,7 +102,7 @@ def test_clone_and_set_params():
     assert not hasattr(reg, "net_")
 
 
-def test_grid_search_over_hidden_size():
+def test_grid_search_over_hidden_size(sine_windows):
     X, y = sine_windows(n_points=120)
     search = GridSearchCV(
         GRURegressor(max_epochs=20, random_state=0),
@@ -136,7 +115,7 @@ def test_grid_search_over_hidden_size():
     assert search.predict(X).shape == y.shape
 
 
-def test_grid_search_over_the_cell_by_swapping_pipeline_steps():
+def test_grid_search_over_the_cell_by_swapping_pipeline_steps(two_class_sequences):
     X, y = two_class_sequences(n_samples=80)
     X2d = X[:, :, 0]  # univariate sequences, so a StandardScaler can sit in front
     pipe = Pipeline([("scale", StandardScaler()), ("rnn", LSTMClassifier())])
@@ -154,7 +133,7 @@ def test_grid_search_over_the_cell_by_swapping_pipeline_steps():
 
 
 @pytest.mark.parametrize("Estimator", REGRESSORS + CLASSIFIERS)
-def test_pickle_round_trip_gives_identical_predictions(Estimator):
+def test_pickle_round_trip_gives_identical_predictions(Estimator, two_class_sequences):
     X, y = two_class_sequences(n_samples=40)
     est = Estimator(hidden_size=8, max_epochs=3, random_state=0)
     with pytest.warns(ConvergenceWarning):
@@ -165,7 +144,7 @@ def test_pickle_round_trip_gives_identical_predictions(Estimator):
 
 
 @pytest.mark.parametrize("Estimator", [LSTMRegressor, GRUClassifier])
-def test_same_random_state_gives_identical_predictions(Estimator):
+def test_same_random_state_gives_identical_predictions(Estimator, two_class_sequences):
     X, y = two_class_sequences(n_samples=60)
     params = dict(hidden_size=8, dropout=0.3, num_layers=2, max_epochs=15)
     first = Estimator(random_state=7, **params).fit(X, y)
@@ -176,14 +155,14 @@ def test_same_random_state_gives_identical_predictions(Estimator):
     assert not np.array_equal(first._forward(X), other._forward(X))
 
 
-def test_fitting_leaves_the_global_torch_random_state_alone():
+def test_fitting_leaves_the_global_torch_random_state_alone(sine_windows):
     X, y = sine_windows(n_points=60)
     before = torch.random.get_rng_state()
     LSTMRegressor(hidden_size=4, max_epochs=5, random_state=0).fit(X, y)
     assert torch.equal(before, torch.random.get_rng_state())
 
 
-def test_string_labels_round_trip():
+def test_string_labels_round_trip(two_class_sequences):
     X, y = two_class_sequences()
     labels = np.array(["falling", "rising"])[y]
     clf = GRUClassifier(hidden_size=16, random_state=0).fit(X, labels)
@@ -194,7 +173,7 @@ def test_string_labels_round_trip():
     assert np.mean(predicted == labels) > 0.85
 
 
-def test_three_classes_with_any_hashable_labels():
+def test_three_classes_with_any_hashable_labels(two_class_sequences):
     X, y = two_class_sequences(n_samples=150)
     y = y + (X[:, -1, 1] > 1)  # a third class
     labels = np.array([10, 20, 30])[y]
@@ -204,7 +183,7 @@ def test_three_classes_with_any_hashable_labels():
     assert set(clf.predict(X)) <= {10, 20, 30}
 
 
-def test_three_dimensional_input_and_feature_count_checks():
+def test_three_dimensional_input_and_feature_count_checks(two_class_sequences):
     X, y = two_class_sequences(n_samples=40)
     clf = LSTMClassifier(hidden_size=8, max_epochs=3, random_state=0)
     with pytest.warns(ConvergenceWarning):
@@ -216,7 +195,7 @@ def test_three_dimensional_input_and_feature_count_checks():
         clf.predict(np.zeros((4, 12)))
 
 
-def test_univariate_sequences_as_2d_and_3d_input():
+def test_univariate_sequences_as_2d_and_3d_input(sine_windows):
     X, y = sine_windows(n_points=100)
     X2d = X[:, :, 0]
     reg2d = LSTMRegressor(**FAST).fit(X2d, y)
@@ -232,7 +211,7 @@ def test_univariate_sequences_as_2d_and_3d_input():
     assert reg2d.predict(X[:, :6]).shape == y.shape
 
 
-def test_pandas_input_keeps_feature_names():
+def test_pandas_input_keeps_feature_names(sine_windows):
     X, y = sine_windows(n_points=100)
     columns = [f"lag_{k}" for k in range(10, 0, -1)]
     frame = pd.DataFrame(X[:, :, 0], columns=columns)
@@ -244,7 +223,7 @@ def test_pandas_input_keeps_feature_names():
         reg.predict(frame[columns[::-1]])
 
 
-def test_multi_output_regression():
+def test_multi_output_regression(sine_windows):
     X, y = sine_windows(n_points=150)
     Y = np.column_stack([y, 10 * y + 3])
     reg = LSTMRegressor(**FAST).fit(X, Y)
@@ -255,13 +234,13 @@ def test_multi_output_regression():
     assert np.corrcoef(pred[:, 1], Y[:, 1])[0, 1] > 0.9
 
 
-def test_default_settings_fit_raw_unscaled_data():
+def test_default_settings_fit_raw_unscaled_data(sine_windows):
     X, y = sine_windows(n_points=200)
     reg = LSTMRegressor(random_state=0).fit(1000 * X + 5000, 50 * y - 7)
     assert reg.score(1000 * X + 5000, 50 * y - 7) > 0.9
 
 
-def test_early_stopping_records_validation_loss_and_restores_best_weights():
+def test_early_stopping_records_validation_loss_and_restores_best_weights(sine_windows):
     X, y = sine_windows()
     reg = LSTMRegressor(early_stopping=True, n_iter_no_change=3, **FAST).fit(X, y)
     assert len(reg.validation_loss_curve_) == reg.n_iter_ == len(reg.loss_curve_)
@@ -275,7 +254,7 @@ def test_early_stopping_records_validation_loss_and_restores_best_weights():
     assert without.validation_loss_curve_ is None
 
 
-def test_warm_start_continues_from_the_fitted_weights():
+def test_warm_start_continues_from_the_fitted_weights(sine_windows):
     X, y = sine_windows(n_points=120)
     reg = LSTMRegressor(hidden_size=8, max_epochs=3, warm_start=True, random_state=0)
     with pytest.warns(ConvergenceWarning):
@@ -291,7 +270,7 @@ def test_warm_start_continues_from_the_fitted_weights():
         reg.fit(X, y)
 
 
-def test_class_weight_shifts_predictions_towards_the_heavy_class():
+def test_class_weight_shifts_predictions_towards_the_heavy_class(two_class_sequences):
     X, y = two_class_sequences(n_samples=120)
     X[:, :, 0] += np.random.RandomState(3).normal(scale=2.0, size=X.shape[:2])  # overlap
     plain = GRUClassifier(**FAST).fit(X, y)
@@ -301,7 +280,7 @@ def test_class_weight_shifts_predictions_towards_the_heavy_class():
     assert balanced.predict(X).shape == y.shape
 
 
-def test_verbose_prints_a_row_per_epoch(capsys):
+def test_verbose_prints_a_row_per_epoch(capsys, sine_windows):
     X, y = sine_windows(n_points=60)
     with pytest.warns(ConvergenceWarning):
         LSTMRegressor(hidden_size=4, max_epochs=3, verbose=1, random_state=0).fit(X, y)
@@ -310,14 +289,14 @@ def test_verbose_prints_a_row_per_epoch(capsys):
     assert len([line for line in out.splitlines() if line.strip().startswith(("1", "2", "3"))]) == 3
 
 
-def test_silent_by_default(capsys):
+def test_silent_by_default(capsys, sine_windows):
     X, y = sine_windows(n_points=60)
     with pytest.warns(ConvergenceWarning):
         LSTMRegressor(hidden_size=4, max_epochs=3, random_state=0).fit(X, y)
     assert capsys.readouterr().out == ""
 
 
-def test_extra_callbacks_are_copied_and_run():
+def test_extra_callbacks_are_copied_and_run(sine_windows):
     from skorch.callbacks import Callback
 
     class CountEpochs(Callback):
@@ -338,7 +317,7 @@ def test_extra_callbacks_are_copied_and_run():
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "adamw", "sgd", "rmsprop", torch.optim.Adagrad])
-def test_optimizers_by_name_or_class(optimizer):
+def test_optimizers_by_name_or_class(optimizer, sine_windows):
     X, y = sine_windows(n_points=60)
     reg = LSTMRegressor(optimizer=optimizer, weight_decay=1e-4, hidden_size=4, max_epochs=2)
     with pytest.warns(ConvergenceWarning):
@@ -349,7 +328,7 @@ def test_optimizers_by_name_or_class(optimizer):
     assert reg.net_.optimizer_.param_groups[0]["weight_decay"] == 1e-4
 
 
-def test_gradient_clipping_is_on_by_default():
+def test_gradient_clipping_is_on_by_default(sine_windows):
     X, y = sine_windows(n_points=60)
     with pytest.warns(ConvergenceWarning):
         on = LSTMRegressor(hidden_size=4, max_epochs=1).fit(X, y)
@@ -358,14 +337,14 @@ def test_gradient_clipping_is_on_by_default():
     assert "gradient_clipping" not in dict(off.net_.callbacks_)
 
 
-def test_divergence_is_an_error_not_a_model_that_predicts_nan():
+def test_divergence_is_an_error_not_a_model_that_predicts_nan(sine_windows):
     X, y = sine_windows(n_points=60)
     reg = LSTMRegressor(hidden_size=4, lr=1e30, clip_grad_norm=None, optimizer="sgd")
     with pytest.raises(ValueError, match="Training diverged"):
         reg.fit(X, 1e20 * y)
 
 
-def test_device_validation():
+def test_device_validation(sine_windows):
     X, y = sine_windows(n_points=40)
     with pytest.raises(ValueError, match="not a known device"):
         LSTMRegressor(device="tpu").fit(X, y)
@@ -378,14 +357,14 @@ def test_device_validation():
     assert reg.device_ == "cpu"
 
 
-def test_dropout_on_a_single_layer_warns():
+def test_dropout_on_a_single_layer_warns(sine_windows):
     X, y = sine_windows(n_points=40)
     with pytest.warns(UserWarning, match="no effect with num_layers=1"):
         LSTMRegressor(dropout=0.5, hidden_size=4, max_epochs=1).fit(X, y)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="simulates a machine without CUDA")
-def test_a_model_pickled_on_a_gpu_machine_unpickles_and_predicts_on_the_cpu():
+def test_a_model_pickled_on_a_gpu_machine_unpickles_and_predicts_on_the_cpu(sine_windows):
     X, y = sine_windows(n_points=60)
     reg = LSTMRegressor(hidden_size=4, max_epochs=2, random_state=0, device="cpu").fit(X, y)
     expected = reg.predict(X)
@@ -398,7 +377,7 @@ def test_a_model_pickled_on_a_gpu_machine_unpickles_and_predicts_on_the_cpu():
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-def test_trains_on_cuda_and_predicts_after_moving_to_cpu():
+def test_trains_on_cuda_and_predicts_after_moving_to_cpu(two_class_sequences):
     X, y = two_class_sequences(n_samples=64)
     clf = LSTMClassifier(hidden_size=8, max_epochs=5, device="cuda", random_state=0).fit(X, y)
     assert clf.device_.startswith("cuda")
@@ -470,7 +449,7 @@ def test_plateau_schedule_measures_progress_from_each_new_rate():
     assert rates[-1] == 0.5 and len(rates) == len(losses)
 
 
-def test_callbacks_see_the_epoch_on_which_training_stops():
+def test_callbacks_see_the_epoch_on_which_training_stops(sine_windows):
     from skorch.callbacks import Callback
 
     class Recorder(Callback):
@@ -490,7 +469,7 @@ def test_callbacks_see_the_epoch_on_which_training_stops():
     assert reg.loss_curve_ == list(reg.net_.history[:, "train_loss"])
 
 
-def test_prediction_does_not_depend_on_batch_composition():
+def test_prediction_does_not_depend_on_batch_composition(sine_windows):
     X, y = sine_windows(n_points=200)
     reg = GRURegressor(hidden_size=8, max_epochs=3, batch_size=20, random_state=0).fit(X, y)
     together = reg.predict(X)
@@ -503,7 +482,7 @@ def test_prediction_does_not_depend_on_batch_composition():
     "name, expected",
     [("adam", "Adam"), ("adamw", "AdamW"), ("sgd", "SGD"), ("rmsprop", "RMSprop")],
 )
-def test_optimizer_names_choose_the_torch_optimizer(name, expected):
+def test_optimizer_names_choose_the_torch_optimizer(name, expected, sine_windows):
     X, y = sine_windows(n_points=40)
     reg = LSTMRegressor(optimizer=name, hidden_size=4, max_epochs=1).fit(X, y)
     assert type(reg.net_.optimizer_).__name__ == expected
@@ -532,7 +511,7 @@ def test_regressor_validation_split_holds_out_the_last_samples():
     assert train.y.tolist() == list(range(7)) and valid.y.tolist() == [7.0, 8.0, 9.0]
 
 
-def test_a_rejected_refit_leaves_the_fitted_model_usable():
+def test_a_rejected_refit_leaves_the_fitted_model_usable(two_class_sequences):
     X, y = two_class_sequences(n_samples=40)
     clf = LSTMClassifier(hidden_size=4, max_epochs=2, warm_start=True, random_state=0).fit(X, y)
     expected = clf.predict_proba(X)
@@ -547,19 +526,19 @@ def test_a_rejected_refit_leaves_the_fitted_model_usable():
     assert clf.n_features_in_ == 2
 
 
-def test_early_stopping_that_runs_out_of_epochs_warns():
+def test_early_stopping_that_runs_out_of_epochs_warns(sine_windows):
     X, y = sine_windows(n_points=80)
     with pytest.warns(ConvergenceWarning, match="Maximum number of epochs"):
         LSTMRegressor(hidden_size=4, max_epochs=2, early_stopping=True).fit(X, y)
 
 
-def test_no_device_tensors_are_left_in_callbacks_after_early_stopping():
+def test_no_device_tensors_are_left_in_callbacks_after_early_stopping(sine_windows):
     X, y = sine_windows(n_points=80)
     reg = LSTMRegressor(hidden_size=4, max_epochs=5, early_stopping=True).fit(X, y)
     assert dict(reg.net_.callbacks_)["plateau_schedule"].best_state_ is None
 
 
-def test_balanced_class_weight_is_passed_to_the_loss():
+def test_balanced_class_weight_is_passed_to_the_loss(two_class_sequences):
     from sklearn.utils.class_weight import compute_class_weight
 
     X, y = two_class_sequences(n_samples=50)
@@ -569,7 +548,7 @@ def test_balanced_class_weight_is_passed_to_the_loss():
     np.testing.assert_allclose(clf.net_.criterion_.weight.numpy(), expected, rtol=1e-6)
 
 
-def test_unusable_values_are_errors_not_silent_garbage():
+def test_unusable_values_are_errors_not_silent_garbage(sine_windows):
     X, y = sine_windows(n_points=40)
     with pytest.raises(ValueError, match="too large to standardise"):
         LSTMRegressor(max_epochs=1).fit(X * 1e200, y)

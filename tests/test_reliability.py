@@ -19,8 +19,7 @@ import sklearn_rnn
 from sklearn_rnn import GRUClassifier, GRURegressor, LSTMClassifier, LSTMRegressor, RNNRegressor
 
 ROOT = Path(__file__).resolve().parent.parent
-rng = np.random.RandomState(0)
-X = rng.normal(size=(60, 8, 2))
+X = np.random.RandomState(0).normal(size=(60, 8, 2))
 y_reg = X[:, -1, 0] - X[:, -2, 1]
 y_clf = np.where(X[:, :, 0].mean(axis=1) > 0, "up", "down")
 

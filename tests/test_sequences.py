@@ -7,10 +7,20 @@ import torch
 
 from sklearn_rnn import GRURegressor, LSTMClassifier, RNNClassifier
 
-rng = np.random.RandomState(0)
-SEQUENCES = [rng.normal(size=(rng.randint(3, 30), 2)) for _ in range(80)]
-LABELS = np.array([int(s[:, 0].mean() > 0) for s in SEQUENCES])
-MEANS = np.array([s[:, 1].mean() for s in SEQUENCES])
+
+@pytest.fixture
+def sequences(ragged_sequences):
+    return ragged_sequences(80, 30)
+
+
+@pytest.fixture
+def labels(sequences):
+    return np.array([int(s[:, 0].mean() > 0) for s in sequences])
+
+
+@pytest.fixture
+def means(sequences):
+    return np.array([s[:, 1].mean() for s in sequences])
 
 
 def long_frame(sequences):
@@ -23,14 +33,14 @@ def long_frame(sequences):
 
 @pytest.mark.parametrize("pooling", ["last", "mean", "max", "attention"])
 @pytest.mark.parametrize("bidirectional", [False, True])
-def test_padding_never_changes_a_prediction(pooling, bidirectional):
+def test_padding_never_changes_a_prediction(pooling, bidirectional, sequences, labels):
     clf = LSTMClassifier(
         hidden_size=6, max_epochs=3, pooling=pooling, bidirectional=bidirectional, random_state=0
-    ).fit(SEQUENCES, LABELS)
-    together = clf.predict_proba(SEQUENCES)
-    alone = np.vstack([clf.predict_proba(s[np.newaxis]) for s in SEQUENCES])
+    ).fit(sequences, labels)
+    together = clf.predict_proba(sequences)
+    alone = np.vstack([clf.predict_proba(s[np.newaxis]) for s in sequences])
     with_a_longer_one = np.vstack(
-        [clf.predict_proba([s, np.zeros((60, 2))])[:1] for s in SEQUENCES[:10]]
+        [clf.predict_proba([s, np.zeros((60, 2))])[:1] for s in sequences[:10]]
     )
     # Same up to float rounding: other batch sizes run other matrix kernels.
     np.testing.assert_allclose(together, alone, atol=1e-5)
@@ -49,11 +59,11 @@ def test_last_pooling_reads_each_sequence_at_its_true_end():
     torch.testing.assert_close(alone, packed)
 
 
-def test_long_dataframe_equals_the_list_of_arrays():
-    frame = long_frame(SEQUENCES)
-    from_frame = GRURegressor(hidden_size=6, max_epochs=5, random_state=0).fit(frame, MEANS)
-    from_list = GRURegressor(hidden_size=6, max_epochs=5, random_state=0).fit(SEQUENCES, MEANS)
-    np.testing.assert_array_equal(from_frame.predict(frame), from_list.predict(SEQUENCES))
+def test_long_dataframe_equals_the_list_of_arrays(sequences, means):
+    frame = long_frame(sequences)
+    from_frame = GRURegressor(hidden_size=6, max_epochs=5, random_state=0).fit(frame, means)
+    from_list = GRURegressor(hidden_size=6, max_epochs=5, random_state=0).fit(sequences, means)
+    np.testing.assert_array_equal(from_frame.predict(frame), from_list.predict(sequences))
     assert list(from_frame.feature_names_in_) == ["a", "b"]
     assert from_list.n_features_in_ == 2 and not hasattr(from_list, "feature_names_in_")
     shuffled = frame.sample(frac=1.0, random_state=0)
@@ -61,28 +71,28 @@ def test_long_dataframe_equals_the_list_of_arrays():
         from_frame.predict(shuffled)
 
 
-def test_ragged_sequences_are_learnt():
-    reg = GRURegressor(hidden_size=16, pooling="mean", random_state=0).fit(SEQUENCES, MEANS)
-    assert reg.score(SEQUENCES, MEANS) > 0.8
-    clf = RNNClassifier(hidden_size=16, random_state=0).fit(SEQUENCES, LABELS)
-    assert clf.score(SEQUENCES, LABELS) > 0.8
+def test_ragged_sequences_are_learnt(sequences, labels, means):
+    reg = GRURegressor(hidden_size=16, pooling="mean", random_state=0).fit(sequences, means)
+    assert reg.score(sequences, means) > 0.8
+    clf = RNNClassifier(hidden_size=16, random_state=0).fit(sequences, labels)
+    assert clf.score(sequences, labels) > 0.8
 
 
-def test_univariate_ragged_sequences_and_dense_input_after_ragged_fit():
-    univariate = [s[:, 0] for s in SEQUENCES]
-    clf = LSTMClassifier(hidden_size=6, max_epochs=3, random_state=0).fit(univariate, LABELS)
+def test_univariate_ragged_sequences_and_dense_input_after_ragged_fit(sequences, labels):
+    univariate = [s[:, 0] for s in sequences]
+    clf = LSTMClassifier(hidden_size=6, max_epochs=3, random_state=0).fit(univariate, labels)
     assert clf.input_size_ == 1
     assert clf.predict(univariate).shape == (80,)
     equal_length = np.stack([s[:3] for s in univariate])
     assert clf.predict(equal_length).shape == (80,)  # 2D univariate sequences
     with pytest.raises(ValueError, match="2 features per time step, but LSTMClassifier"):
-        clf.predict(SEQUENCES)
+        clf.predict(sequences)
 
 
-def test_training_batches_group_sequences_of_similar_length():
+def test_training_batches_group_sequences_of_similar_length(sequences):
     from sklearn_rnn._batches import RaggedDataset
 
-    lengths = torch.tensor([len(s) for s in SEQUENCES])
+    lengths = torch.tensor([len(s) for s in sequences])
     offsets = torch.cumsum(lengths, 0) - lengths
     dataset = RaggedDataset(torch.zeros(int(lengths.sum()), 2), offsets, lengths)
     torch.manual_seed(0)
@@ -95,7 +105,7 @@ def test_training_batches_group_sequences_of_similar_length():
     assert X["X"].shape == (16, int(lengths[batches[0]].max()), 2)
 
 
-def test_channels_first_data_from_sktime_is_converted_explicitly():
+def test_channels_first_data_from_sktime_is_converted_explicitly(rng):
     from sklearn_rnn import from_channels_first
 
     channels_first = rng.normal(size=(6, 3, 20))  # (n_samples, n_channels, n_timepoints)
@@ -106,9 +116,9 @@ def test_channels_first_data_from_sktime_is_converted_explicitly():
         from_channels_first(np.zeros((6, 20)))
 
 
-def test_long_dataframe_columns_are_checked_and_nan_instances_kept_apart():
-    frame = long_frame(SEQUENCES[:20])
-    reg = GRURegressor(hidden_size=4, max_epochs=2, random_state=0).fit(frame, MEANS[:20])
+def test_long_dataframe_columns_are_checked_and_nan_instances_kept_apart(sequences, means):
+    frame = long_frame(sequences[:20])
+    reg = GRURegressor(hidden_size=4, max_epochs=2, random_state=0).fit(frame, means[:20])
     with pytest.raises(ValueError, match="must be the feature names seen in fit"):
         reg.predict(frame[["b", "a"]])
     with pytest.raises(ValueError, match="must be the feature names seen in fit"):
@@ -120,7 +130,7 @@ def test_long_dataframe_columns_are_checked_and_nan_instances_kept_apart():
     assert reg.predict(odd).shape == (3,)
 
 
-def test_attention_weights_are_readable_after_fitting():
+def test_attention_weights_are_readable_after_fitting(rng):
     # The label is the sign of step 4; attention should concentrate there.
     X = rng.normal(size=(200, 10, 1))
     y = (X[:, 4, 0] > 0).astype(int)

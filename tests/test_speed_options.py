@@ -8,8 +8,7 @@ import torch
 
 from sklearn_rnn import GRUClassifier, LSTMRegressor, RNNSequenceTransformer, load
 
-rng = np.random.RandomState(0)
-X = rng.normal(size=(64, 10, 2))
+X = np.random.RandomState(0).normal(size=(64, 10, 2))
 y = X[:, :, 0].sum(axis=1)
 
 
@@ -159,7 +158,7 @@ def test_moved_data_sets_gather_the_same_batches(kind):
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 @pytest.mark.parametrize("precision", ["float32", "bfloat16", "float16"])
-def test_training_on_a_gpu_with_the_data_there(precision):
+def test_training_on_a_gpu_with_the_data_there(precision, rng):
     ragged = [rng.normal(size=(n, 2)) for n in rng.randint(3, 30, size=64)]
     targets = np.array([s[:, 0].sum() for s in ragged])
     for data, target in ((X, y), (ragged, targets)):

@@ -9,9 +9,8 @@ from sklearn.exceptions import NotFittedError
 
 from sklearn_rnn import LSTMClassifier, LSTMRegressor, SlidingWindowTransformer, make_windows
 
-rng = np.random.RandomState(0)
-X3 = rng.normal(size=(12, 5, 2))
-y_reg = rng.normal(size=12)
+X3 = np.random.RandomState(0).normal(size=(12, 5, 2))
+y_reg = np.random.RandomState(1).normal(size=12)
 y_clf = np.arange(12) % 2
 
 
@@ -65,7 +64,7 @@ def test_malformed_fit_input(case):
     [
         (np.zeros(12), "needs at least 2 classes.*only one class: 0.0"),
         (np.array(["only"] * 12), "only one class: 'only'"),
-        (rng.normal(size=12), "Unknown label type"),
+        (np.random.RandomState(1).normal(size=12), "Unknown label type"),
     ],
 )
 def test_classifier_needs_two_or_more_discrete_classes(y, match):
