@@ -253,7 +253,7 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
             )
         if not warm:
             self.input_mean_, self.input_scale_ = standardisation(
-                sequences.timestep_rows(), enabled=self.scale_inputs, name="X"
+                *sequences.timestep_rows(), enabled=self.scale_inputs, name="X"
             )
         targets = self._encode_targets(y, warm)
         for name, value in targets.fitted.items():
@@ -288,17 +288,19 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
             stratify=self._stratify_validation,
             checkpoint=checkpoint,
         )
+        # Weights are drawn from torch's process-wide generator, seeded under a lock;
+        # shuffles and dropout masks then come from the net's own generator.
         with seeded_torch_rng(device, seed):
             net.initialize()
-            if warm:
-                self._load_warm_start_weights(net)
-            if resumed is None:
-                net.partial_fit(dataset)
-            else:
-                from ._checkpoint import restore_checkpoint
+        if warm:
+            self._load_warm_start_weights(net)
+        if resumed is None:
+            net.partial_fit(dataset)
+        else:
+            from ._checkpoint import restore_checkpoint
 
-                restore_checkpoint(net, resumed)
-                net.partial_fit(dataset, epochs=max(self.max_epochs - len(net.history), 0))
+            restore_checkpoint(net, resumed)
+            net.partial_fit(dataset, epochs=max(self.max_epochs - len(net.history), 0))
         self.net_ = net
         self.device_ = device
         self._record_history()

@@ -43,13 +43,13 @@ def place_on_device(dataset, device):
     return dataset.to(device) if size <= GPU_DATA_SHARE * free_bytes else dataset
 
 
-def _plain_batch_indices(n_samples, batch_size, shuffle):
-    """Slices in order, or chunks of a new random permutation (torch's global RNG)."""
+def _plain_batch_indices(n_samples, batch_size, shuffle, generator=None):
+    """Slices in order, or chunks of a new random permutation drawn from ``generator``."""
     if not shuffle:
         for start in range(0, n_samples, batch_size):
             yield slice(start, min(start + batch_size, n_samples))
         return
-    order = torch.randperm(n_samples)
+    order = torch.randperm(n_samples, generator=generator)
     for start in range(0, n_samples, batch_size):
         yield order[start : start + batch_size]
 
@@ -86,9 +86,10 @@ class SequenceDataset(Dataset):
         """The data set with its tensors on ``device``."""
         return SequenceDataset(*(_to(t, device) for t in (self.X, self.y)))
 
-    def batch_indices(self, batch_size, shuffle):
-        """The index of every batch of an epoch."""
-        return _plain_batch_indices(len(self), batch_size, shuffle)
+    def batch_indices(self, batch_size, shuffle, generator=None):
+        """The index of every batch of an epoch; shuffled ones drawn from ``generator``
+        (a CPU ``torch.Generator``; None: torch's global one)."""
+        return _plain_batch_indices(len(self), batch_size, shuffle, generator)
 
     def prediction_order(self):
         """The order to predict samples in (None: as given)."""
@@ -218,7 +219,7 @@ class RaggedDataset(Dataset):
             self.step_targets,
         )
 
-    def batch_indices(self, batch_size, shuffle):
+    def batch_indices(self, batch_size, shuffle, generator=None):
         """Batches of similar lengths, so little time goes into padding.
 
         When shuffling, ties in length are broken at random and the batches
@@ -226,11 +227,11 @@ class RaggedDataset(Dataset):
         """
         n_samples = len(self)
         # Drawn on the CPU, from its seeded generator, wherever the data are.
-        order = torch.randperm(n_samples) if shuffle else torch.arange(n_samples)
+        order = torch.randperm(n_samples, generator=generator) if shuffle else torch.arange(n_samples)
         order = order[torch.argsort(self.lengths.cpu()[order], stable=True)]
         batches = [order[start : start + batch_size] for start in range(0, n_samples, batch_size)]
         if shuffle:
-            batches = [batches[i] for i in torch.randperm(len(batches)).tolist()]
+            batches = [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
         return iter(batches)
 
     def prediction_order(self):
@@ -278,8 +279,8 @@ class ReconstructionDataset(Dataset):
     def __getitems__(self, indices):
         return self[torch.as_tensor(indices)]
 
-    def batch_indices(self, batch_size, shuffle):
-        return self.inputs.batch_indices(batch_size, shuffle)
+    def batch_indices(self, batch_size, shuffle, generator=None):
+        return self.inputs.batch_indices(batch_size, shuffle, generator)
 
     def prediction_order(self):
         return self.inputs.prediction_order()
@@ -350,19 +351,24 @@ class BatchIterator:
     dataset : SequenceDataset
     batch_size : int
     shuffle : bool, default=False
-        Draw a new permutation (from torch's global generator) every epoch.
+        Draw a new permutation every epoch.
+    generator : torch.Generator or None, default=None
+        The CPU generator permutations are drawn from: the fit's own, so that
+        fits running at once in threads never draw from each other's stream.
+        None uses torch's global generator.
     """
 
-    def __init__(self, dataset, batch_size, shuffle=False):
+    def __init__(self, dataset, batch_size, shuffle=False, generator=None):
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = shuffle
+        self.generator = generator
 
     def __len__(self):
         return math.ceil(len(self.dataset) / self.batch_size)
 
     def __iter__(self):
-        for index in self.dataset.batch_indices(self.batch_size, self.shuffle):
+        for index in self.dataset.batch_indices(self.batch_size, self.shuffle, self.generator):
             yield self.dataset[index]
 
 

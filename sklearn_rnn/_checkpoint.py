@@ -19,7 +19,7 @@ import torch
 from skorch.callbacks import Callback
 from skorch.history import History
 
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2
 # Parameters that do not change what a fit computes epoch by epoch. A random_state
 # that is not an int only seeds the fit, and the checkpoint keeps that seed.
 _NEUTRAL_PARAMS = {
@@ -73,9 +73,8 @@ def restore_checkpoint(net, state):
     net.module_.load_state_dict(state["module"])
     net.optimizer_.load_state_dict(state["optimizer"])
     net.history = History(json.loads(state["history"]))
-    torch.random.set_rng_state(state["rng_cpu"])
-    if state.get("rng_cuda") is not None and str(net.device).startswith("cuda"):
-        torch.cuda.set_rng_state(state["rng_cuda"], device=torch.device(net.device))
+    # The fit's own stream of shuffles and dropout masks carries on where it was.
+    net.generator.set_state(state["rng_fit"])
 
 
 class CheckpointEvery(Callback):
@@ -115,7 +114,6 @@ class CheckpointEvery(Callback):
         accelerator = getattr(net, "accelerator", None)
         if accelerator is not None and not accelerator.is_main_process:
             return  # data-parallel processes hold the same state: one writes it
-        cuda = str(net.device).startswith("cuda")
         state = {
             "version": CHECKPOINT_VERSION,
             "fingerprint": self.fingerprint,
@@ -125,8 +123,7 @@ class CheckpointEvery(Callback):
             "optimizer": net.optimizer_.state_dict(),
             "plateau": dict(net.callbacks_)["plateau_schedule"].get_state(),
             "history": json.dumps(net.history.to_list()),
-            "rng_cpu": torch.random.get_rng_state(),
-            "rng_cuda": torch.cuda.get_rng_state(torch.device(net.device)) if cuda else None,
+            "rng_fit": net.generator.get_state(),
         }
         path = checkpoint_path(self.directory, self.fingerprint)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -71,8 +71,14 @@ class DenseSequences:
         return self.values.shape[2]
 
     def timestep_rows(self):
-        """Every time step's feature vector, shape (n_samples * n_timesteps, n_features)."""
-        return self.values.reshape(-1, self.values.shape[2])
+        """Every time step's feature vector, and how many times it counts.
+
+        Returns
+        -------
+        rows : ndarray of shape (n_rows, n_features)
+        counts : ndarray of shape (n_rows,) or None (each row counts once)
+        """
+        return self.values.reshape(-1, self.values.shape[2]), None
 
     def fingerprint_data(self):
         """What identifies the data, for checkpoint fingerprints."""
@@ -111,8 +117,14 @@ class SeriesWindows:
         return self.windows.shape[2]
 
     def timestep_rows(self):
-        """The series' rows: statistics without materialising the windows."""
-        return self.series
+        """The series' rows, each counted once per window that holds it: the
+        statistics of the windows, without materialising them."""
+        n_rows = self.series.shape[0]
+        starts = np.arange(len(self)) * self.step
+        counts = np.bincount(starts, minlength=n_rows + 1) - np.bincount(
+            starts + self.n_timesteps, minlength=n_rows + 1
+        )
+        return self.series, np.cumsum(counts)[:n_rows]
 
     def fingerprint_data(self):
         return self.windows
@@ -142,7 +154,7 @@ class RaggedSequences:
         return self.values.shape[1]
 
     def timestep_rows(self):
-        return self.values
+        return self.values, None
 
     def fingerprint_data(self):
         return (self.values, self.lengths)
@@ -512,9 +524,10 @@ def validate_predict_data(estimator, X):
     return as_sequences(X[:, :, np.newaxis])
 
 
-def standardisation(rows, *, enabled, name):
+def standardisation(rows, counts=None, *, enabled, name):
     """Per-column mean and scale of ``rows`` (n_rows, n_columns), for standardising.
 
+    ``counts`` (n_rows,), when given, says how many times each row counts.
     Constant columns get the scale 1: they are centred, not divided by zero.
     With ``enabled=False``, zeros and ones. ``name`` ("X" or "y") names the
     data in the error raised when the statistics overflow float64.
@@ -522,9 +535,14 @@ def standardisation(rows, *, enabled, name):
     n_columns = rows.shape[1]
     if not enabled:
         return np.zeros(n_columns), np.ones(n_columns)
-    with np.errstate(over="ignore"):  # overflow is reported below, as an error
-        mean = rows.mean(axis=0, dtype=np.float64)
-        scale = rows.std(axis=0, dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below
+        if counts is None:
+            mean = rows.mean(axis=0, dtype=np.float64)
+            scale = rows.std(axis=0, dtype=np.float64)
+        else:
+            weights = counts / counts.sum()
+            mean = weights @ rows.astype(np.float64, copy=False)
+            scale = np.sqrt(weights @ np.square(rows - mean))
     scale[scale < 10 * np.finfo(np.float64).eps] = 1.0
     if not (np.isfinite(mean).all() and np.isfinite(scale).all()):
         raise ValueError(

@@ -9,7 +9,15 @@ from torch.utils.data import DataLoader
 
 
 class AcceleratedNet(AccelerateMixin, NeuralNet):
-    """skorch's NeuralNet trained through an ``accelerate.Accelerator``."""
+    """skorch's NeuralNet trained through an ``accelerate.Accelerator``.
+
+    ``generator`` is the fit's own random stream, which shuffles the batches
+    (through the DataLoader) and which checkpoints save.
+    """
+
+    def __init__(self, *args, generator=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.generator = generator
 
     def _initialize_accelerator(self):
         # The losses have no parameters, and DistributedDataParallel refuses to wrap

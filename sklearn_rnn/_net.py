@@ -7,8 +7,10 @@ Imported lazily, when a model is fitted or loaded, because it imports torch.
 import contextlib
 import copy
 import re
+import threading
 from collections.abc import Mapping
 
+import numpy as np
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, GradientNormClipping
@@ -25,6 +27,10 @@ OPTIMIZERS = {
     "rmsprop": torch.optim.RMSprop,
 }
 _DEVICE_PATTERN = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
+# Held while a fit seeds torch's process-wide generator (to initialise weights) or
+# draws dropout masks from it, so that fits running at once in threads never draw
+# from each other's stream.
+RNG_LOCK = threading.RLock()
 
 
 def resolve_device(device):
@@ -90,9 +96,16 @@ def seeded_torch_rng(device, seed):
 
     ``torch.manual_seed`` would also re-seed every CUDA device for good; here
     the CPU generator and the training device's generator are forked, seeded,
-    and left as they were once training is done.
+    and left as they were. ``RNG_LOCK`` is held throughout: torch's generators
+    are process-wide, and another fit's thread must not draw from them meanwhile.
     """
     device = torch.device(device)
+    with RNG_LOCK, _seeded(device, seed):
+        yield
+
+
+@contextlib.contextmanager
+def _seeded(device, seed):
     if device.type == "cuda":
         index = device.index if device.index is not None else torch.cuda.current_device()
         with torch.random.fork_rng(devices=[index], device_type="cuda"):
@@ -201,16 +214,22 @@ def build_net(
         else None
     )
     optimizer = settings["optimizer"]
+    # The fit's own stream of shuffles and dropout masks, independent of the seed
+    # that initialised the weights.
+    stream_seed = int(np.random.SeedSequence(seed).generate_state(1, dtype=np.uint64)[0])
+    generator = torch.Generator().manual_seed(stream_seed)
     extra = {f"module__{key}": value for key, value in module_params.items()}
     if settings["weight_decay"]:
         extra["optimizer__weight_decay"] = settings["weight_decay"]
     net_class, net_params = RecurrentNet, {
         "iterator_train": BatchIterator,
         "iterator_train__shuffle": True,
+        "iterator_train__generator": generator,
         "iterator_valid": BatchIterator,
         "device": device,
         "precision": settings["precision"],
         "compile_forward": settings["compile"],
+        "generator": generator,
     }
     accelerator = settings["accelerator"]
     if accelerator is not None:
@@ -223,6 +242,8 @@ def build_net(
             # skorch prints through accelerator.print, which ignores verbose=0.
             "callbacks__print_log__sink": accelerator.print if settings["verbose"] else print,
             **accelerate_net_params(),
+            "iterator_train__generator": generator,
+            "generator": generator,
         }
     return net_class(
         module=module,
@@ -240,6 +261,30 @@ def build_net(
     )
 
 
+def _draws_random(module):
+    """Whether a training forward pass of ``module`` draws random numbers (dropout)."""
+    for part in module.modules():
+        if isinstance(part, torch.nn.RNNBase) and part.dropout > 0 and part.num_layers > 1:
+            return True
+        if isinstance(part, torch.nn.modules.dropout._DropoutNd) and part.p > 0:
+            return True
+    return False
+
+
+@contextlib.contextmanager
+def _generator_as_global(generator):
+    """Run with ``generator``'s state in torch's CPU generator, and carry the
+    state drawn on back into ``generator``, under ``RNG_LOCK``."""
+    with RNG_LOCK:
+        saved = torch.random.get_rng_state()
+        torch.random.set_rng_state(generator.get_state())
+        try:
+            yield
+        finally:
+            generator.set_state(torch.random.get_rng_state())
+            torch.random.set_rng_state(saved)
+
+
 class RecurrentNet(NeuralNet):
     """skorch's ``NeuralNet`` with autocast mixed precision and an optional compiled forward.
 
@@ -254,14 +299,30 @@ class RecurrentNet(NeuralNet):
         Run the forward pass through ``torch.compile(module_)``. The compiled
         wrapper shares the module's parameters; ``module_`` itself stays a
         plain module, so state dicts, pickles and saved models do not change.
+    generator : torch.Generator or None, default=None
+        The fit's own CPU random stream. Training forward passes that draw
+        random numbers (dropout) draw them from it rather than from torch's
+        process-wide generator, so a fit's dropout masks do not depend on what
+        other threads draw meanwhile (on the CPU; CUDA kernels draw from the
+        device's generator).
     **kwargs
         ``NeuralNet``'s parameters.
     """
 
-    def __init__(self, *args, precision="float32", compile_forward=False, **kwargs):
+    def __init__(
+        self, *args, precision="float32", compile_forward=False, generator=None, **kwargs
+    ):
         super().__init__(*args, **kwargs)
         self.precision = precision
         self.compile_forward = compile_forward
+        self.generator = generator
+
+    def _own_random_stream(self):
+        """Swap the fit's stream into torch's CPU generator for a forward pass
+        that draws random numbers; otherwise do nothing."""
+        if self.generator is None or not (self.module_.training and _draws_random(self.module_)):
+            return contextlib.nullcontext()
+        return _generator_as_global(self.generator)
 
     def autocast(self):
         """The autocast context of ``precision`` on the module's device."""
@@ -283,7 +344,7 @@ class RecurrentNet(NeuralNet):
     def infer(self, x, **fit_params):
         x = to_tensor(x, device=self.device)
         module = self._forward_module()
-        with self.autocast():
+        with self.autocast(), self._own_random_stream():
             if isinstance(x, Mapping):
                 y_pred = module(**self._merge_x_and_fit_params(x, fit_params))
             else:
