@@ -9,6 +9,7 @@ scikit-learn's own error messages are kept where scikit-learn has one. No
 torch here: this runs at import time.
 """
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
@@ -185,12 +186,79 @@ def _is_ragged_list(X):
     return len(shapes) > 1 and all(len(shape) in (1, 2) for shape in shapes)
 
 
+def _is_nested_frame(X):
+    """Whether ``X`` is sktime's nested_univ DataFrame: a row per instance, a column
+    per channel, each cell a Series (or array) of the channel's time points."""
+    if not (hasattr(X, "iloc") and hasattr(X, "columns")) or X.shape[0] == 0 or X.shape[1] == 0:
+        return False
+    first = X.iloc[0, 0]
+    return all(dtype == object for dtype in X.dtypes) and (
+        isinstance(first, (np.ndarray, list)) or type(first).__name__ == "Series"
+    )
+
+
+def _unnested(X):
+    """sktime's nested_univ DataFrame as a 3D array (equal lengths) or a list of
+    arrays (n_timesteps_i, n_channels), with its channel names; other X unchanged."""
+    if not _is_nested_frame(X):
+        return X, None
+    sequences = _nested_frame_sequences(X)
+    columns = np.asarray(X.columns, dtype=object)
+    names = columns if all(isinstance(c, str) for c in columns) else None
+    if len({len(sequence) for sequence in sequences}) == 1:
+        return np.stack(sequences), names
+    return sequences, names
+
+
+def _with_channel_names(validate):
+    """Read nested_univ DataFrames as sequences; their channel names are the
+    feature names, recorded in fit and checked in predict."""
+
+    @functools.wraps(validate)
+    def wrapper(estimator, X, *args, **kwargs):
+        X, names = _unnested(X)
+        reset = validate.__name__ == "validate_fit_data"
+        fitted_names = None if reset else getattr(estimator, "feature_names_in_", None)
+        if not reset and names is not None and fitted_names is not None:
+            if not np.array_equal(names, fitted_names):
+                raise ValueError(
+                    f"The columns of X, {list(names)}, must be the feature names seen in "
+                    f"fit, in the same order: {list(fitted_names)}."
+                )
+        result = validate(estimator, X, *args, **kwargs)
+        if reset and names is not None:
+            estimator.feature_names_in_ = names
+        return result
+
+    return wrapper
+
+
+def _nested_frame_sequences(frame):
+    """One array (n_timesteps_i, n_channels) per row of a nested_univ DataFrame."""
+    sequences = []
+    for i in range(frame.shape[0]):
+        channels = [np.asarray(cell, dtype=np.float64) for cell in frame.iloc[i]]
+        lengths = {len(channel) for channel in channels}
+        if len(lengths) > 1:
+            raise ValueError(
+                f"Row {i} of the nested DataFrame X has channels of different lengths "
+                f"{sorted(lengths)}; every channel of an instance needs the same time points."
+            )
+        sequences.append(np.stack(channels, axis=1))
+    return sequences
+
+
+def _is_sequence_table(X):
+    """Input read as sequences of rows: ragged lists and long DataFrames."""
+    return is_long_frame(X) or _is_ragged_list(X)
+
+
 def _input_ndim(X):
     """Number of dimensions of ``X`` without converting it (tables count as 2D).
 
     Ragged lists and long (instance, time) DataFrames count as 3D.
     """
-    if is_long_frame(X) or _is_ragged_list(X):
+    if _is_sequence_table(X):
         return 3
     if sp.issparse(X) or hasattr(X, "iloc"):
         return 2
@@ -279,6 +347,82 @@ def validate_ragged(estimator, X, *, reset):
 def _check_ndim(X, ndim):
     if ndim > 3:
         raise ValueError(f"X has {ndim} dimensions, which is too many. {_LAYOUT_HELP}")
+    if ndim < 2:
+        shape = np.shape(X)
+        raise ValueError(
+            f"X is {ndim}D, of shape {shape}, but this package reads a 2D X as several "
+            "univariate sequences, one per row. A single sequence needs shape "
+            "(1, n_timesteps) or (1, n_timesteps, n_features): pass X.reshape(1, -1) "
+            "for one univariate sequence."
+        )
+
+
+def _first_non_number(values):
+    """The first of ``values`` that is not a number, or None."""
+    for value in np.asarray(values, dtype=object).ravel():
+        try:
+            float(value)
+        except (TypeError, ValueError):
+            return value
+    return None
+
+
+def _non_numeric_part(X):
+    """Where ``X`` holds something that is not a number: (description, value), or None."""
+    if hasattr(X, "iloc") and hasattr(X, "columns") and not _is_nested_frame(X):
+        for label in X.columns:
+            value = _first_non_number(X[label].to_numpy())
+            if value is not None:
+                return f"X column {label!r}", value
+        return None
+    try:
+        if _is_ragged_list(X) or _is_nested_frame(X):
+            rows = X if isinstance(X, list) else [X.iloc[i].tolist() for i in range(len(X))]
+            array = np.concatenate([np.asarray(s, dtype=object).reshape(len(s), -1) for s in rows])
+            array = array[np.newaxis]
+        else:
+            array = np.asarray(X, dtype=object)
+    except ValueError:
+        return None
+    if array.ndim == 2:
+        for j in range(array.shape[1]):
+            value = _first_non_number(array[:, j])
+            if value is not None:
+                return f"X column {j} (time step {j} of the univariate sequences)", value
+    elif array.ndim == 3:
+        for k in range(array.shape[2]):
+            value = _first_non_number(array[:, :, k])
+            if value is not None:
+                return f"X feature {k} (of {array.shape[2]} per time step)", value
+    return None
+
+
+def _naming_non_numbers(validate):
+    """Turn NumPy's "could not convert ..." into an error that names the column of
+    X (or y) holding something that is not a number."""
+
+    @functools.wraps(validate)
+    def wrapper(estimator, X, *args, **kwargs):
+        try:
+            return validate(estimator, X, *args, **kwargs)
+        except (TypeError, ValueError) as exc:
+            message = str(exc)
+            if "could not convert" not in message and "setting an array element" not in message:
+                raise
+            part = _non_numeric_part(X)
+            if part is None:
+                y = args[0] if args else kwargs.get("y")
+                if y is not None and _first_non_number(y) is not None:
+                    part = ("y", _first_non_number(y))
+            if part is None:
+                raise
+            where, value = part
+            raise ValueError(
+                f"{where} holds a value that is not a number, {value!r} ({message}). "
+                "Encode it as numbers or drop it before fitting."
+            ) from None
+
+    return wrapper
 
 
 def _check_sequence_shape(X):
@@ -294,7 +438,7 @@ def _check_sequence_shape(X):
 
 def _validate_inputs(estimator, X, ndim):
     """Validate ``X`` alone for fit (its targets are checked on their own)."""
-    if is_long_frame(X) or _is_ragged_list(X):
+    if _is_sequence_table(X):
         sequences = validate_ragged(estimator, X, reset=True)
         estimator.input_ndim_ = 3
         estimator.input_size_ = sequences.n_features
@@ -407,6 +551,8 @@ def validate_horizon_targets(X, y, *, owner):
     return y if y.ndim == 3 else y[:, :, np.newaxis]
 
 
+@_with_channel_names
+@_naming_non_numbers
 def validate_fit_data(estimator, X, y, *, targets):
     """Validate training data and record the input layout on ``estimator``.
 
@@ -443,7 +589,7 @@ def validate_fit_data(estimator, X, y, *, targets):
     common = dict(
         multi_output=targets.multi_output, y_numeric=targets.numeric, estimator=estimator
     )
-    if is_long_frame(X) or _is_ragged_list(X):
+    if _is_sequence_table(X):
         sequences = validate_ragged(estimator, X, reset=True)
         # y gets scikit-learn's own checks and messages against one row per sequence.
         y = check_X_y(np.empty((len(sequences), 1)), y, **common)[1]
@@ -482,6 +628,8 @@ def _is_checked_float_array(X):
     )
 
 
+@_with_channel_names
+@_naming_non_numbers
 def validate_predict_data(estimator, X):
     """Validate data for a fitted estimator.
 
@@ -497,7 +645,7 @@ def validate_predict_data(estimator, X):
     ndim = _input_ndim(X)
     _check_ndim(X, ndim)
     name = type(estimator).__name__
-    if is_long_frame(X) or _is_ragged_list(X):
+    if _is_sequence_table(X):
         return validate_ragged(estimator, X, reset=False)
     if ndim == 3:
         if not _is_checked_float_array(X):

@@ -57,7 +57,13 @@ def numeric_targets(y, *, scale, previous=None):
     """
     import torch
 
-    values = np.asarray(y, dtype=np.float64)
+    try:
+        values = np.asarray(y, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"y holds values that are not numbers ({exc}); a regression target must be "
+            "numeric. For class labels, use a classifier."
+        ) from None
     if values.ndim == 1:
         values = values[:, np.newaxis]
     n_outputs = values.shape[-1]

@@ -116,6 +116,33 @@ def test_channels_first_data_from_sktime_is_converted_explicitly(rng):
         from_channels_first(np.zeros((6, 20)))
 
 
+def nested_frame(sequences, columns=("a", "b")):
+    """sktime's nested_univ layout: a row per instance, a Series of time points per cell."""
+    return pd.DataFrame(
+        {name: [pd.Series(s[:, k]) for s in sequences] for k, name in enumerate(columns)}
+    )
+
+
+def test_sktime_nested_frames_read_as_the_same_sequences(rng, sequences, labels):
+    equal = rng.normal(size=(40, 9, 2))
+    y = (equal[:, :, 0].mean(axis=1) > 0).astype(int)
+    params = dict(hidden_size=6, max_epochs=3, random_state=0)
+    from_array = LSTMClassifier(**params).fit(equal, y)
+    from_nested = LSTMClassifier(**params).fit(nested_frame(equal), y)
+    np.testing.assert_array_equal(
+        from_nested.predict_proba(nested_frame(equal)), from_array.predict_proba(equal)
+    )
+    assert list(from_nested.feature_names_in_) == ["a", "b"]
+    with pytest.raises(ValueError, match="must be the feature names seen in fit"):
+        from_nested.predict(nested_frame(equal, columns=("b", "a")))
+    # Instances of different lengths read as a list of sequences.
+    ragged = LSTMClassifier(**params).fit(nested_frame(sequences), labels)
+    np.testing.assert_array_equal(
+        ragged.predict_proba(nested_frame(sequences)),
+        LSTMClassifier(**params).fit(sequences, labels).predict_proba(sequences),
+    )
+
+
 def test_long_dataframe_columns_are_checked_and_nan_instances_kept_apart(sequences, means):
     frame = long_frame(sequences[:20])
     reg = GRURegressor(hidden_size=4, max_epochs=2, random_state=0).fit(frame, means[:20])

@@ -1,6 +1,7 @@
 """Malformed input gets a clear ValueError or TypeError, never a torch error or NaN."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
@@ -30,10 +31,39 @@ FIT_CASES = {
     "no time steps": (X3[:, :0], y_reg, ValueError, "0 time steps"),
     "no features (3D)": (X3[:, :, :0], y_reg, ValueError, "0 features per time step"),
     "no columns (2D)": (X3[:, :0, 0], y_reg, ValueError, "0 feature\\(s\\)"),
-    "1D X": (X3[:, 0, 0], y_reg, ValueError, "Expected 2D array, got 1D array"),
+    "1D X": (X3[:, 0, 0], y_reg, ValueError, r"A single sequence needs shape \(1, n_timesteps\)"),
     "4D X": (X3[:, :, :, np.newaxis], y_reg, ValueError, "X has 4 dimensions"),
     "y too short": (X3, y_reg[:-1], ValueError, "inconsistent numbers of samples"),
-    "strings in X": (np.full(X3.shape, "abc"), y_reg, ValueError, "could not convert string to float"),
+    "strings in X": (
+        np.full(X3.shape, "abc"),
+        y_reg,
+        ValueError,
+        r"X feature 0 \(of 2 per time step\) holds a value that is not a number, 'abc'",
+    ),
+    "a string column": (
+        pd.DataFrame({"t0": np.zeros(12), "t1": ["a"] * 12}),
+        y_reg,
+        ValueError,
+        "X column 't1' holds a value that is not a number, 'a'",
+    ),
+    "a string time step": (
+        np.column_stack([np.zeros(12), np.full(12, "x", dtype=object)]),
+        y_reg,
+        ValueError,
+        r"X column 1 \(time step 1 of the univariate sequences\) holds a value that is not",
+    ),
+    "a string in a ragged sequence": (
+        [np.zeros((5, 2)), np.array([[1.0, "q"]], dtype=object)],
+        y_reg[:2],
+        ValueError,
+        r"X feature 1 \(of 2 per time step\) holds a value that is not a number, 'q'",
+    ),
+    "nested frame, channels of different lengths": (
+        pd.DataFrame({"a": [pd.Series(np.zeros(5))] * 2, "b": [pd.Series(np.zeros(4))] * 2}),
+        y_reg[:2],
+        ValueError,
+        r"Row 0 of the nested DataFrame X has channels of different lengths \[4, 5\]",
+    ),
     "complex X": (X3 + 1j, y_reg, ValueError, "Complex data not supported"),
     "sparse X": (sp.csr_matrix(X3[:, :, 0]), y_reg, TypeError, "Sparse data was passed"),
     "an empty sequence": (
@@ -48,7 +78,7 @@ FIT_CASES = {
     "ragged list, y too short": (
         [np.zeros((5, 2)), np.zeros((4, 2))], y_reg[:3], ValueError, "inconsistent numbers"
     ),
-    "string y (regressor)": (X3, np.array(["a"] * 12), ValueError, "could not convert"),
+    "string y (regressor)": (X3, np.array(["a"] * 12), ValueError, "y holds values that are not numbers"),
 }
 
 
