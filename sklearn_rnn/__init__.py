@@ -4,8 +4,8 @@ Importing the package is cheap: torch and skorch are imported when a model is
 first fitted or loaded, not here.
 """
 
-from ._base import load
 from ._classifier import GRUClassifier, LSTMClassifier, RNNClassifier
+from ._composite import load, save
 from ._data import from_channels_first
 from ._regressor import GRURegressor, LSTMRegressor, RNNRegressor
 from ._transformer import RNNSequenceTransformer
@@ -25,4 +25,5 @@ __all__ = [
     "__version__",
     "from_channels_first",
     "load",
+    "save",
 ]

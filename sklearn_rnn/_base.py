@@ -11,6 +11,7 @@ one typed value, ``_targets`` encodes targets, ``_batches`` builds datasets,
 below and read their own parameters; this class reads only the shared ones.
 """
 
+import json
 import os
 import warnings
 from abc import ABCMeta, abstractmethod
@@ -35,6 +36,13 @@ from ._data import (
 _TORCH_LOSSES = ("MSELoss", "CrossEntropyLoss")
 # The constraint of the Elman cell's ``nonlinearity``, for the estimators that have one.
 NONLINEARITY = [StrOptions({"tanh", "relu"})]
+
+
+def _plain_number(value):
+    """NumPy scalars as Python numbers, for ``json.dumps``."""
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"{value!r} of type {type(value).__name__} is not JSON")
 
 
 class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
@@ -454,10 +462,19 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
         )
         if getattr(criterion, "weight", None) is not None:
             tensors["criterion.weight"] = criterion.weight.detach().to("cpu").contiguous()
+        try:
+            # History rows hold numbers, strings and lists of per-batch rows.
+            history = json.loads(json.dumps(self.net_.history.to_list(), default=_plain_number))
+        except TypeError as exc:
+            raise TypeError(
+                f"net_.history holds a value JSON cannot store ({exc}); a callback wrote "
+                "it there. Remove it from the history before saving, or use pickle."
+            ) from None
         config = {
             "estimator": type(self).__name__,
             "params": params,
             "fitted": fitted,
+            "history": history,
             "module": {
                 key: _persistence.to_json(value)
                 for key, value in self.net_.get_params_for("module").items()
@@ -560,6 +577,10 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
             stratify=estimator._stratify_validation,
         )
         net.initialize()
+        if "history" in config:  # format 1 did not keep it
+            from skorch.history import History
+
+            net.history = History(config["history"])
         module_state = {
             key[len("module.") :]: tensor
             for key, tensor in tensors.items()
@@ -574,26 +595,3 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
         estimator.net_ = net
         return estimator
 
-
-def load(path, *, device="cpu"):
-    """Load any estimator saved with ``est.save(path)``, executing no pickle.
-
-    Parameters
-    ----------
-    path : str or path-like
-        The directory written by ``save``.
-    device : {"cpu", "auto", "cuda", "cuda:N", "mps"}, default="cpu"
-        Where to put the network. The default works on every machine, whatever
-        the model was trained on.
-
-    Returns
-    -------
-    estimator : fitted estimator
-        Of the class that was saved; predicts exactly as the saved one did.
-
-    Raises
-    ------
-    ValueError
-        If the files are corrupted, truncated, or do not belong together.
-    """
-    return BaseRecurrentEstimator.load(path, device=device)

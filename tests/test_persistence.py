@@ -176,3 +176,113 @@ def test_a_fitted_attribute_without_a_safe_encoding_is_named(rng, tmp_path):
     estimator.extra_state_ = object()
     with pytest.raises(TypeError, match="fitted attribute extra_state_ cannot be saved"):
         estimator.save(tmp_path / "model")
+
+
+# -- whole pipelines and other composites -------------------------------------------
+
+
+def window_pipeline():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(
+        StandardScaler(),
+        sklearn_rnn.SlidingWindowTransformer(6),
+        sklearn_rnn.LSTMRegressor(hidden_size=5, max_epochs=3, random_state=0),
+    )
+
+
+def series_rows():
+    series = np.sin(np.arange(160) / 5.0) * 20 + 100
+    return series[:-1].reshape(-1, 1), series[1:]
+
+
+def forbid_unpickling(monkeypatch):
+    def forbidden(*args, **kwargs):
+        raise AssertionError("load must not unpickle anything")
+
+    monkeypatch.setattr(pickle, "load", forbidden)
+    monkeypatch.setattr(pickle, "loads", forbidden)
+    monkeypatch.setattr(pickle, "Unpickler", forbidden)
+    monkeypatch.setattr(torch, "load", forbidden)
+
+
+def test_a_whole_fitted_pipeline_saves_and_loads_without_pickle(tmp_path, monkeypatch):
+    pytest.importorskip("skops")
+    rows, target = series_rows()
+    pipe = window_pipeline().fit(rows[:120], target[:120])
+    expected = pipe.predict(rows[120:])
+    sklearn_rnn.save(pipe, tmp_path / "pipe")
+    forbid_unpickling(monkeypatch)
+    loaded = sklearn_rnn.load(tmp_path / "pipe")
+    assert [name for name, _ in loaded.steps] == [name for name, _ in pipe.steps]
+    np.testing.assert_array_equal(loaded.predict(rows[120:]), expected)
+    # The training history survives, as with a single estimator.
+    assert loaded[-1].net_.history.to_list() == pipe[-1].net_.history.to_list()
+    assert loaded[-1].loss_curve_ == pipe[-1].loss_curve_
+
+
+def test_a_fitted_search_and_a_target_transformer_save_and_load(tmp_path):
+    pytest.importorskip("skops")
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.model_selection import GridSearchCV, TimeSeriesSplit
+    from sklearn.preprocessing import StandardScaler
+
+    rows, target = series_rows()
+    search = GridSearchCV(
+        window_pipeline(), {"lstmregressor__hidden_size": [3, 5]}, cv=TimeSeriesSplit(2)
+    )
+    model = TransformedTargetRegressor(regressor=search, transformer=StandardScaler())
+    model.fit(rows[:120], target[:120])
+    loaded = sklearn_rnn.load(sklearn_rnn.save(model, tmp_path / "model"))
+    np.testing.assert_array_equal(loaded.predict(rows[120:]), model.predict(rows[120:]))
+    template = loaded.regressor_.estimator[-1]  # the search's unfitted template
+    assert not hasattr(template, "net_") and template.get_params() == search.estimator[-1].get_params()
+    assert loaded.regressor_.best_params_ == model.regressor_.best_params_
+
+
+def custom_step(X):
+    return X * 2
+
+
+def test_types_nobody_trusted_are_refused_with_their_names(tmp_path):
+    pytest.importorskip("skops")
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    rows, target = series_rows()
+    pipe = window_pipeline()
+    pipe.steps.insert(0, ("double", FunctionTransformer(custom_step)))
+    pipe.fit(rows[:100], target[:100])
+    sklearn_rnn.save(pipe, tmp_path / "pipe")
+    name = f"{__name__}.custom_step"
+    with pytest.raises(ValueError, match=f"types that are not trusted: \\['{name}'\\]"):
+        sklearn_rnn.load(tmp_path / "pipe")
+    loaded = sklearn_rnn.load(tmp_path / "pipe", trusted=[name])
+    np.testing.assert_array_equal(loaded.predict(rows[100:]), pipe.predict(rows[100:]))
+
+
+def test_a_damaged_composite_is_a_clear_error_and_a_failed_save_keeps_the_old_one(tmp_path):
+    pytest.importorskip("skops")
+    rows, target = series_rows()
+    pipe = window_pipeline().fit(rows[:100], target[:100])
+    path = sklearn_rnn.save(pipe, tmp_path / "pipe")
+    # A save that fails half-way leaves the complete earlier save in place.
+    broken = window_pipeline().fit(rows[:100], target[:100])
+    broken[-1].set_params(callbacks=[("extra", __import__("skorch").callbacks.EpochTimer())])
+    with pytest.raises(TypeError, match="callbacks cannot be saved"):
+        sklearn_rnn.save(broken, path)
+    np.testing.assert_array_equal(sklearn_rnn.load(path).predict(rows[100:]), pipe.predict(rows[100:]))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]  # no staging left behind
+    data = bytearray((path / "composite.skops").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (path / "composite.skops").write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="corrupted, truncated, or comes from another save"):
+        sklearn_rnn.load(path)
+
+
+def test_a_single_estimator_keeps_its_training_history(rng, tmp_path):
+    estimator, X, y = fitted(sklearn_rnn.GRUClassifier, rng)
+    loaded = sklearn_rnn.load(sklearn_rnn.save(estimator, tmp_path / "model"))
+    assert loaded.net_.history.to_list() == estimator.net_.history.to_list()
+    assert len(loaded.net_.history) == estimator.n_iter_
