@@ -301,3 +301,79 @@ def test_a_fit_with_an_accelerator_resumes_from_its_checkpoint(tmp_path):
         X, y_reg
     )
     assert resumed.loss_curve_ == uninterrupted.loss_curve_
+
+
+def _same_weights(a, b):
+    for (name, left), (_, right) in zip(
+        a.net_.module_.state_dict().items(), b.net_.module_.state_dict().items()
+    ):
+        assert torch.equal(left, right), name
+
+
+FAULT_PARAMS = dict(
+    hidden_size=5,
+    num_layers=2,
+    dropout=0.3,  # the fit's own random stream must resume where it was too
+    max_epochs=8,
+    lr_schedule="plateau",
+    n_iter_no_change=2,
+    random_state=0,
+    checkpoint_every=1,
+)
+
+
+@pytest.mark.parametrize("where", ["on_batch_end", "on_epoch_end"])
+@pytest.mark.parametrize("draw", range(3))
+def test_an_exception_from_a_callback_leaves_a_whole_checkpoint_to_resume_from(
+    tmp_path, where, draw
+):
+    from skorch.callbacks import Callback
+
+    failing_epoch = np.random.RandomState(draw).randint(2, FAULT_PARAMS["max_epochs"])
+
+    class Fail(Callback):
+        pass
+
+    def fail(self, net, **kwargs):
+        if len(net.history) == failing_epoch:
+            raise RuntimeError("a callback failed")
+
+    setattr(Fail, where, fail)
+    with pytest.raises(RuntimeError, match="a callback failed"):
+        LSTMRegressor(checkpoint_dir=tmp_path, callbacks=[Fail()], **FAULT_PARAMS).fit(X, y_reg)
+    (checkpoint,) = tmp_path.glob("checkpoint-*.pt")
+    assert not list(tmp_path.glob("*.tmp"))
+    state = torch.load(checkpoint, weights_only=True)  # whole and readable
+    assert not state["complete"]
+    resumed = LSTMRegressor(checkpoint_dir=tmp_path, **FAULT_PARAMS).fit(X, y_reg)
+    uninterrupted = LSTMRegressor(**FAULT_PARAMS).fit(X, y_reg)
+    assert resumed.loss_curve_ == uninterrupted.loss_curve_
+    _same_weights(resumed, uninterrupted)
+
+
+def test_a_full_disk_while_checkpointing_leaves_the_last_whole_checkpoint(tmp_path, monkeypatch):
+    import errno
+
+    from sklearn_rnn import _checkpoint
+
+    real_save, writes = torch.save, []
+
+    def save_until_the_disk_fills(state, file):
+        writes.append(state)
+        if len(writes) == 4:
+            file.write(b"\0" * 100)  # half a file, then no space
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_save(state, file)
+
+    monkeypatch.setattr(_checkpoint.torch, "save", save_until_the_disk_fills)
+    with pytest.raises(OSError, match="No space left on device"):
+        LSTMRegressor(checkpoint_dir=tmp_path, **FAULT_PARAMS).fit(X, y_reg)
+    monkeypatch.setattr(_checkpoint.torch, "save", real_save)
+    (checkpoint,) = tmp_path.glob("checkpoint-*.pt")
+    assert not list(tmp_path.glob("*.tmp"))
+    state = torch.load(checkpoint, weights_only=True)
+    assert len(json.loads(state["history"])) == 3  # the last checkpoint that was whole
+    resumed = LSTMRegressor(checkpoint_dir=tmp_path, **FAULT_PARAMS).fit(X, y_reg)
+    uninterrupted = LSTMRegressor(**FAULT_PARAMS).fit(X, y_reg)
+    assert resumed.loss_curve_ == uninterrupted.loss_curve_
+    _same_weights(resumed, uninterrupted)
