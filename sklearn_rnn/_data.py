@@ -351,9 +351,9 @@ def _check_ndim(X, ndim):
         shape = np.shape(X)
         raise ValueError(
             f"X is {ndim}D, of shape {shape}, but this package reads a 2D X as several "
-            "univariate sequences, one per row. A single sequence needs shape "
-            "(1, n_timesteps) or (1, n_timesteps, n_features): pass X.reshape(1, -1) "
-            "for one univariate sequence."
+            "univariate sequences, one per row. Reshape your data: a single sequence "
+            "needs shape (1, n_timesteps) or (1, n_timesteps, n_features), so pass "
+            "X.reshape(1, -1) for one univariate sequence."
         )
 
 

@@ -31,7 +31,7 @@ FIT_CASES = {
     "no time steps": (X3[:, :0], y_reg, ValueError, "0 time steps"),
     "no features (3D)": (X3[:, :, :0], y_reg, ValueError, "0 features per time step"),
     "no columns (2D)": (X3[:, :0, 0], y_reg, ValueError, "0 feature\\(s\\)"),
-    "1D X": (X3[:, 0, 0], y_reg, ValueError, r"A single sequence needs shape \(1, n_timesteps\)"),
+    "1D X": (X3[:, 0, 0], y_reg, ValueError, r"Reshape your data: a single sequence needs shape \(1, n_timesteps\)"),
     "4D X": (X3[:, :, :, np.newaxis], y_reg, ValueError, "X has 4 dimensions"),
     "y too short": (X3, y_reg[:-1], ValueError, "inconsistent numbers of samples"),
     "strings in X": (
