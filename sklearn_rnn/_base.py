@@ -58,6 +58,9 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
     - ``_encode_targets(y, warm)``: a ``TrainingTargets`` (targets as the loss
       sees them, the network's output parameters, the loss, fitted attributes);
     - optionally ``_encoder_params()`` (Elman cells add their nonlinearity),
+      ``_network_params(sequences, targets)`` (parameters that depend on the
+      inputs), ``_early_stopping_by_default(n_samples)`` (what
+      ``early_stopping="auto"`` means), ``_training_callbacks(warm)``,
       ``_stratify_validation`` and ``_has_attention()``.
     """
 
@@ -75,7 +78,7 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
         "optimizer": [StrOptions({"adam", "adamw", "sgd", "rmsprop"}), callable],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "clip_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
-        "early_stopping": ["boolean"],
+        "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
@@ -197,6 +200,28 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
     def _has_attention(self):
         return self.pooling == "attention"
 
+    def _network_params(self, sequences, targets):
+        """The torch module's parameters, given the validated inputs and targets."""
+        return {
+            "input_size": self.input_size_,
+            **targets.output_params,
+            **self._encoder_params(),
+        }
+
+    def _early_stopping_by_default(self, n_samples):
+        """What ``early_stopping="auto"`` resolves to for ``n_samples`` sequences."""
+        return False
+
+    def _uses_early_stopping(self, n_samples):
+        if self.early_stopping == "auto":
+            return self._early_stopping_by_default(n_samples)
+        return bool(self.early_stopping)
+
+    def _training_callbacks(self, warm):
+        """(before, after): (name, callback) pairs the fit runs before and after the
+        learning-rate schedule."""
+        return [], []
+
     # -- fitting ----------------------------------------------------------------
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -281,19 +306,18 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
             if resumed is not None:
                 seed = resumed["seed"]
             checkpoint = (fingerprint, resumed)
+        early_stopping = self._uses_early_stopping(len(sequences))
         net = build_net(
             settings,
             module=self._network_class(),
-            module_params={
-                "input_size": self.input_size_,
-                **targets.output_params,
-                **self._encoder_params(),
-            },
+            module_params=self._network_params(sequences, targets),
             criterion=targets.criterion,
             criterion_params=targets.criterion_params,
             device=device,
             seed=seed,
             stratify=self._stratify_validation,
+            early_stopping=early_stopping,
+            callbacks=self._training_callbacks(warm),
             checkpoint=checkpoint,
         )
         # Weights are drawn from torch's process-wide generator, seeded under a lock;
@@ -311,7 +335,7 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
             net.partial_fit(dataset, epochs=max(self.max_epochs - len(net.history), 0))
         self.net_ = net
         self.device_ = device
-        self._record_history()
+        self._record_history(early_stopping)
         return self
 
     def _load_warm_start_weights(self, net):
@@ -326,14 +350,14 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
             )
         net.module_.load_state_dict(self.net_.module_.state_dict())
 
-    def _record_history(self):
+    def _record_history(self, early_stopping):
         history = self.net_.history
         if history and "train_loss" not in history[-1]:
             history.pop()  # an epoch cut short (skorch ends training on Ctrl-C)
         self.n_iter_ = len(history)
         self.loss_curve_ = [float(loss) for loss in history[:, "train_loss"]]
         self.validation_loss_curve_ = (
-            [float(loss) for loss in history[:, "valid_loss"]] if self.early_stopping else None
+            [float(loss) for loss in history[:, "valid_loss"]] if early_stopping else None
         )
         if not dict(self.net_.callbacks_)["plateau_schedule"].stopped_:
             warnings.warn(

@@ -3,7 +3,11 @@
 import copy
 
 import numpy as np
+import torch
 from skorch.callbacks import Callback
+
+from ._batches import BatchIterator
+from ._modules import unwrapped
 
 
 class StopOnNonFiniteLoss(Callback):
@@ -68,6 +72,7 @@ class PlateauSchedule(Callback):
         factor=0.1,
         restore_best=False,
         resume_state=None,
+        score_initial=False,
     ):
         self.monitor = monitor
         self.patience = patience
@@ -76,13 +81,14 @@ class PlateauSchedule(Callback):
         self.factor = factor
         self.restore_best = restore_best
         self.resume_state = resume_state
+        self.score_initial = score_initial
 
     def get_state(self):
         """The schedule's progress, for a checkpoint (plain Python values and tensors)."""
         state = {name: getattr(self, name) for name in self._STATE}
         return {k: v.item() if isinstance(v, np.generic) else v for k, v in state.items()}
 
-    def on_train_begin(self, net, **kwargs):
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
         self.best_loss_ = np.inf
         self.best_epoch_ = 0
         self.reference_loss_ = np.inf
@@ -92,6 +98,16 @@ class PlateauSchedule(Callback):
         self.stopped_ = False
         for name, value in (self.resume_state or {}).items():
             setattr(self, name, value)
+        if (
+            self.score_initial
+            and self.restore_best
+            and self.resume_state is None
+            and net.train_split is not None
+        ):
+            # The untrained network is a candidate too (a ForecastNetwork's is its
+            # linear part): training must beat it on the validation samples to be kept.
+            self.best_loss_ = _agreed(net, _mean_loss(net, net.get_split_datasets(X, y)[1]))
+            self.best_state_ = copy.deepcopy(unwrapped(net.module_).state_dict())
 
     def on_epoch_begin(self, net, **kwargs):
         if self.stopped_:
@@ -100,7 +116,7 @@ class PlateauSchedule(Callback):
             raise KeyboardInterrupt
 
     def on_epoch_end(self, net, **kwargs):
-        loss = net.history[-1, self.monitor]
+        loss = _agreed(net, net.history[-1, self.monitor])
         if loss < self.reference_loss_ - self.tol:
             self.epochs_without_improvement_ = 0
         else:
@@ -110,7 +126,7 @@ class PlateauSchedule(Callback):
             self.best_loss_ = loss
             self.best_epoch_ = len(net.history)
             if self.restore_best:
-                self.best_state_ = copy.deepcopy(net.module_.state_dict())
+                self.best_state_ = copy.deepcopy(unwrapped(net.module_).state_dict())
         if self.epochs_without_improvement_ < self.patience:
             return
         self.epochs_without_improvement_ = 0
@@ -130,7 +146,132 @@ class PlateauSchedule(Callback):
 
     def on_train_end(self, net, **kwargs):
         if self.restore_best and self.best_state_ is not None:
-            net.module_.load_state_dict(self.best_state_)
+            unwrapped(net.module_).load_state_dict(self.best_state_)
         # Device tensors must not stay in the callback: skorch maps only the module,
         # optimizer and criterion to the CPU when a GPU-trained net is unpickled.
         self.best_state_ = None
+
+
+def _agreed(net, loss):
+    """``loss`` averaged over the processes of data-parallel training, so that every
+    process (each holding a share of the validation data) takes the same decisions."""
+    accelerator = getattr(net, "accelerator", None)
+    if accelerator is None or accelerator.num_processes == 1:
+        return loss
+    value = torch.tensor([float(loss)], device=accelerator.device)
+    return float(accelerator.reduce(value, reduction="mean")[0])
+
+
+def _mean_loss(net, dataset):
+    """The loss over ``dataset``, averaged over samples as skorch averages valid_loss."""
+    total, count = 0.0, 0
+    for batch in net.get_iterator(dataset, training=False):
+        with torch.no_grad():
+            loss = net.validation_step(batch)["loss"]
+        n_samples = len(batch[1])
+        total += float(loss) * n_samples
+        count += n_samples
+    return total / max(count, 1)
+
+
+def _module_inputs(batch, device):
+    """A batch's inputs as the module's keyword arguments, on ``device``."""
+    inputs = batch if isinstance(batch, dict) else {"X": batch}
+    return {name: value.to(device) for name, value in inputs.items()}
+
+
+def _skip_rows(net, dataset, corrected=False):
+    """(features of the linear part, targets) of every sample of ``dataset``, by batch.
+
+    Rows are samples (time steps with per-step outputs); targets of padded steps
+    (NaN) are left out. With ``corrected``, the targets less the recurrent part's
+    correction, in the targets' units.
+    """
+    module = unwrapped(net.module_)
+    device = next(module.parameters()).device
+    was_training = module.training
+    module.eval()
+    # Every sample, in every process: not the net's iterator, which data-parallel
+    # training shards across processes.
+    batches = BatchIterator(dataset, net.batch_size)
+    try:
+        with torch.no_grad():
+            for Xi, yi in batches:
+                inputs = _module_inputs(Xi, device)
+                features = module.skip_features(**inputs)
+                n_rows = features.shape[0] * (features.shape[1] if features.dim() == 3 else 1)
+                features = features.reshape(n_rows, -1)
+                targets = yi.to(device).reshape(n_rows, -1)
+                if corrected:
+                    forecast = module(**inputs).reshape(n_rows, -1)
+                    targets = targets - (forecast - module.skip(features))
+                keep = ~torch.isnan(targets).any(dim=1)
+                yield features[keep].double().cpu().numpy(), targets[keep].double().cpu().numpy()
+    finally:
+        module.train(was_training)
+
+
+class LinearSkipFit(Callback):
+    """Set a :class:`ForecastNetwork`'s linear part by ridge regression before training.
+
+    The linear part's inputs of the training samples (the validation ones of
+    early stopping left out) are regressed on the scaled targets, alpha chosen
+    by leave-one-out error (``_ridge.StreamingRidge``, batch by batch). Its
+    leave-one-out residual spread per output becomes the module's ``spread``.
+    With fewer than 3 samples the linear part stays at zero.
+
+    Parameters
+    ----------
+    alphas : array-like or None, default=None
+        Candidate penalties; None: ``_ridge.DEFAULT_ALPHAS``.
+    """
+
+    def __init__(self, alphas=None):
+        self.alphas = alphas
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        from ._ridge import DEFAULT_ALPHAS, StreamingRidge
+
+        module = unwrapped(net.module_)
+        dataset = net.get_split_datasets(X, y)[0] if net.train_split is not None else X
+        ridge = StreamingRidge(DEFAULT_ALPHAS if self.alphas is None else self.alphas)
+        for features, targets in _skip_rows(net, dataset):
+            ridge.add(features, targets)
+        self.alpha_ = None
+        if ridge.n_ < 3:
+            return
+        ridge.solve()
+        for features, targets in _skip_rows(net, dataset):
+            ridge.add_loo(features, targets)
+        ridge.finish()
+        self.alpha_ = ridge.alpha_
+        _set_linear_part(module, ridge.coef_, ridge.intercept_)
+        spread = np.maximum(ridge.loo_rmse_, 1e-4)
+        with torch.no_grad():
+            module.spread.copy_(torch.as_tensor(spread).view_as(module.spread))
+
+
+class LinearSkipRefit(Callback):
+    """After training (and the best weights' return), refit the linear part on all samples.
+
+    With early stopping the linear part was fitted without the validation
+    samples, the most recent ones. It is fitted again, with the alpha
+    :class:`LinearSkipFit` chose, on every sample, to the targets less the
+    trained correction (one backfitting step). Must come after the schedule
+    that restores the best weights.
+    """
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        from ._ridge import ridge_fit
+
+        first_fit = dict(net.callbacks_).get("linear_skip_fit")
+        if net.train_split is None or first_fit is None or first_fit.alpha_ is None:
+            return
+        coef, intercept = ridge_fit(_skip_rows(net, X, corrected=True), first_fit.alpha_)
+        _set_linear_part(unwrapped(net.module_), coef, intercept)
+
+
+def _set_linear_part(module, coef, intercept):
+    with torch.no_grad():
+        module.skip.weight.copy_(torch.as_tensor(coef, dtype=module.skip.weight.dtype))
+        module.skip.bias.copy_(torch.as_tensor(intercept, dtype=module.skip.bias.dtype))

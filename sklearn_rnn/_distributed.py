@@ -5,7 +5,10 @@ Imported lazily, only when an estimator is given an ``accelerator``.
 
 from skorch import NeuralNet
 from skorch.hf import AccelerateMixin
+from skorch.utils import to_tensor
 from torch.utils.data import DataLoader
+
+from ._modules import in_loss_units
 
 
 class AcceleratedNet(AccelerateMixin, NeuralNet):
@@ -18,6 +21,10 @@ class AcceleratedNet(AccelerateMixin, NeuralNet):
     def __init__(self, *args, generator=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.generator = generator
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        y_pred, y_true = in_loss_units(self.module_, y_pred, to_tensor(y_true, y_pred.device))
+        return super().get_loss(y_pred, y_true, X=X, training=training)
 
     def _initialize_accelerator(self):
         # The losses have no parameters, and DistributedDataParallel refuses to wrap

@@ -50,6 +50,28 @@ decoder : {None, "rnn", "attention"}, default=None
     decoder also attending over the encoder's time steps at every step (read
     the weights with ``attention_weights``). With a decoder, ``y`` has shape
     (n_samples, horizon) or (n_samples, horizon, n_targets).""",
+    "linear_skip": """\
+linear_skip : bool, default=True
+    Forecast with a linear autoregression on the input window plus a recurrent
+    correction of what it misses (LSTNet's "highway"). Before training, the
+    linear part is fitted by ridge regression (penalty chosen by leave-one-out
+    error, batch by batch) and frozen; the recurrent network's output starts at
+    zero and learns the linear part's residual, measured in units of that
+    residual's spread. With early stopping the untrained model (the linear part
+    alone) is a candidate too, so training is kept only when it forecasts the
+    held-out, most recent samples better; the linear part is then refitted on
+    all samples. False: the recurrent network alone maps windows to targets.""",
+    "window_norm": """\
+window_norm : {"auto", "window", "both"} or None, default="auto"
+    What the recurrent network reads: each window normalised by its own
+    per-feature mean and standard deviation (``"window"``, as RevIN and
+    neuralforecast do), that and the (globally standardised) window side by side
+    (``"both"``), or the window (None). ``"auto"``: ``"both"`` for one output,
+    ``"window"`` for several outputs or a ``decoder`` (as measured in
+    ``benchmarks/quality.py``), None without ``linear_skip``, whose level the
+    normalised window no longer carries. Per-step outputs (``return_sequences``)
+    always read the window itself: whole-sequence statistics would let a step
+    see later ones.""",
     "scale_inputs": """\
 scale_inputs : bool, default=True
     Whether to standardise each input feature with the mean and standard
@@ -92,15 +114,18 @@ clip_grad_norm : float or None, default=1.0
     Maximum norm of the gradient of all parameters together, the remedy for
     exploding gradients in backpropagation through time. None turns it off.""",
     "early_stopping": """\
-early_stopping : bool, default=False
-    Whether to hold out ``validation_fraction`` of the training data, monitor
-    the validation loss and restore the weights of the epoch with the lowest
-    one at the end. When False, the training loss is monitored. A plateau of
-    the monitored loss (no improvement by ``tol`` for ``n_iter_no_change``
-    epochs) lowers the learning rate or ends training, see ``lr_schedule``.""",
+early_stopping : bool or "auto", default="auto"
+    Whether to hold out ``validation_fraction`` of the training data (the most
+    recent samples for regressors, a stratified share for classifiers),
+    monitor the validation loss and restore the weights of the epoch with the
+    lowest one at the end (the untrained network's among them). When False,
+    the training loss is monitored. A plateau of the monitored loss (no
+    improvement by ``tol`` for ``n_iter_no_change`` epochs) lowers the learning
+    rate or ends training, see ``lr_schedule``. ``"auto"``: on for regressors
+    with ``linear_skip`` and at least 20 sequences, off otherwise.""",
     "validation_fraction": """\
-validation_fraction : float in (0, 1), default=0.1
-    Share of the training data held out when ``early_stopping=True``.""",
+validation_fraction : float in (0, 1), default=0.2
+    Share of the training data held out when early stopping is on.""",
     "n_iter_no_change": """\
 n_iter_no_change : int, default=10
     Epochs without improvement that make a plateau.""",

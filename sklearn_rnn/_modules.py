@@ -3,6 +3,8 @@
 Nothing in this module knows about scikit-learn; it can be used on its own.
 """
 
+import math
+
 import torch
 from torch import nn
 
@@ -16,6 +18,23 @@ IGNORE_CLASS = -100
 def _check_cell(cell):
     if cell not in _CELLS:
         raise ValueError(f"cell must be one of {sorted(_CELLS)}, got {cell!r}.")
+
+
+def unwrapped(module):
+    """The module itself, out of a DistributedDataParallel wrapper if it is in one."""
+    return module.module if isinstance(module, nn.parallel.DistributedDataParallel) else module
+
+
+def in_loss_units(module, y_pred, y_true):
+    """Predictions and targets in the units a module measures its errors in.
+
+    A module may declare ``loss_scale`` (a :class:`ForecastNetwork`: the spread of
+    its linear part's residual, one value per output); errors are divided by it.
+    """
+    scale = getattr(unwrapped(module), "loss_scale", None)
+    if scale is None:
+        return y_pred, y_true
+    return y_pred / scale, y_true.to(y_pred.device) / scale
 
 
 def step_mask(lengths, n_timesteps, device):
@@ -305,9 +324,15 @@ class Seq2SeqNetwork(nn.Module):
             self.attend_query = None
             self.out = nn.Linear(hidden_size, n_targets)
 
-    def decode(self, X, lengths=None):
+    def decode(self, X, lengths=None, offset=None, scale=None):
         """Forecasts (batch, horizon, n_targets) and decoder attention weights
-        (batch, horizon, time), or None without attention."""
+        (batch, horizon, time), or None without attention.
+
+        ``offset`` and ``scale`` (batch, horizon, n_targets), when given, turn
+        the decoder's output ``o_h`` into the forecast ``offset_h + scale_h * o_h``,
+        which is also what the next step is fed (a :class:`ForecastNetwork`'s
+        linear forecast and the spread of its residual).
+        """
         outputs, mask = self.encoder.step_outputs(X, lengths)
         summary, _ = self.encoder.pool(outputs, lengths, mask)
         state = self.decoder.initial_state(summary)
@@ -328,6 +353,11 @@ class Seq2SeqNetwork(nn.Module):
                 context = torch.bmm(weights.unsqueeze(1), outputs).squeeze(1)
                 previous = self.out(torch.cat([hidden, context], dim=1))
                 all_weights.append(weights)
+            step = len(forecasts)
+            if scale is not None:
+                previous = previous * scale[:, step]
+            if offset is not None:
+                previous = previous + offset[:, step]
             forecasts.append(previous)
         weights = torch.stack(all_weights, dim=1) if all_weights else None
         return torch.stack(forecasts, dim=1), weights
@@ -338,6 +368,197 @@ class Seq2SeqNetwork(nn.Module):
 
     def forward(self, X, lengths=None):
         return self.decode(X, lengths)[0]
+
+
+# Floor of a window's per-feature variance when it is normalised by its own
+# statistics; the inputs are standardised, so this is relative to the feature's
+# spread over the whole training data (a flat window is not blown up).
+WINDOW_VARIANCE_FLOOR = 1e-2
+
+
+def window_statistics(X, lengths=None):
+    """Per-sequence mean and floored standard deviation of every feature over time.
+
+    Parameters
+    ----------
+    X : tensor of shape (batch, time, features)
+    lengths : tensor of shape (batch,) or None
+        True lengths of zero-padded sequences.
+
+    Returns
+    -------
+    mean, std : tensors of shape (batch, features)
+    """
+    if lengths is None:
+        mean = X.mean(dim=1)
+        variance = X.var(dim=1, unbiased=False)
+    else:
+        mask = step_mask(lengths, X.shape[1], X.device).unsqueeze(2).to(X.dtype)
+        count = mask.sum(dim=1).clamp(min=1)
+        mean = (X * mask).sum(dim=1) / count
+        variance = (((X - mean.unsqueeze(1)) * mask) ** 2).sum(dim=1) / count
+    return mean, torch.sqrt(variance + WINDOW_VARIANCE_FLOOR)
+
+
+def lagged_windows(X, lengths, k, per_step=False):
+    """The last ``k`` steps of every sequence, flattened step by step.
+
+    Steps before a sequence's start repeat its first step, so a sequence shorter
+    than ``k`` still has a window.
+
+    Returns
+    -------
+    windows : tensor of shape (batch, k * features); with ``per_step``, the
+        window ending at every step, (batch, time, k * features), which reads
+        nothing after its step
+    """
+    batch, n_steps, n_features = X.shape
+    if per_step:
+        padded = torch.cat([X[:, :1].expand(-1, k - 1, -1), X], dim=1) if k > 1 else X
+        windows = padded.unfold(1, k, 1)  # (batch, time, features, k)
+        return windows.transpose(2, 3).reshape(batch, n_steps, k * n_features)
+    if lengths is None:
+        ends = torch.full((batch,), n_steps, dtype=torch.int64, device=X.device)
+    else:
+        ends = lengths.to(X.device, torch.int64)
+    steps = (ends.unsqueeze(1) - k + torch.arange(k, device=X.device).unsqueeze(0)).clamp(min=0)
+    gathered = X.gather(1, steps.unsqueeze(2).expand(-1, -1, n_features))
+    return gathered.reshape(batch, k * n_features)
+
+
+class ForecastNetwork(nn.Module):
+    """A linear autoregression, and a recurrent network that learns what it misses.
+
+    ``forecast = skip(X) + spread * f(Z)``:
+
+    - ``skip`` maps the last ``skip_window`` input steps (every feature,
+      flattened) linearly to every output, LSTNet's "highway". Its weights are
+      not trained by gradient: the estimator sets them by ridge regression
+      (:class:`~sklearn_rnn._callbacks.LinearSkipFit`). Without ``linear_skip``
+      it is left out.
+    - ``spread`` (one value per output) is that regression's leave-one-out
+      residual spread; the loss is measured in these units (``loss_scale``), so
+      the recurrent network learns a unit-variance problem however much of the
+      target the linear part explains.
+    - ``f`` is a :class:`RecurrentNetwork` (or, with a ``horizon``, a
+      :class:`Seq2SeqNetwork`, whose every decoder step is fed the full forecast)
+      with its output layer at zero, so that the untrained network forecasts
+      what the linear part forecasts.
+    - ``Z`` is what ``f`` reads: the window normalised by its own per-feature
+      mean and standard deviation (``window_norm="window"``, as RevIN and
+      neuralforecast do), that and the input side by side (``"both"``), or the
+      input (None). Per-step outputs read the input: whole-sequence statistics
+      would let earlier steps see later ones.
+
+    Parameters
+    ----------
+    input_size : int
+        Features per time step.
+    n_outputs : int
+        Outputs per sequence (per step with ``per_step``, per horizon step with
+        a ``horizon``).
+    horizon : int or None, default=None
+        Forecast steps of a sequence-to-sequence network; None: a direct head.
+    attention : bool, default=False
+        Whether the decoder attends over the encoder's steps (with a horizon).
+    linear_skip : bool, default=True
+    skip_window : int, default=1
+        Steps the linear part reads.
+    window_norm : {"window", "both"} or None, default="window"
+    per_step : bool, default=False
+        A forecast at every time step (many-to-many).
+    **encoder_params
+        As in :class:`RecurrentNetwork`.
+    """
+
+    def __init__(
+        self,
+        input_size,
+        n_outputs,
+        horizon=None,
+        attention=False,
+        linear_skip=True,
+        skip_window=1,
+        window_norm="window",
+        per_step=False,
+        **encoder_params,
+    ):
+        super().__init__()
+        if window_norm not in ("window", "both", None):
+            raise ValueError(f"window_norm must be 'window', 'both' or None, got {window_norm!r}.")
+        self.horizon = horizon
+        self.per_step = per_step
+        self.skip_window = skip_window
+        self.window_norm = None if per_step else window_norm
+        inner_size = 2 * input_size if self.window_norm == "both" else input_size
+        if horizon is None:
+            self.inner = RecurrentNetwork(inner_size, n_outputs, per_step=per_step, **encoder_params)
+            last = self.inner.head
+        else:
+            self.inner = Seq2SeqNetwork(inner_size, horizon, n_outputs, attention, **encoder_params)
+            last = self.inner.out
+        self.output_shape = (n_outputs,) if horizon is None else (horizon, n_outputs)
+        self.register_buffer("spread", torch.ones(self.output_shape))
+        self.skip = None
+        if linear_skip:
+            self.skip = nn.Linear(input_size * skip_window, math.prod(self.output_shape))
+            self.skip.requires_grad_(False)
+            for param in (*self.skip.parameters(), last.weight, last.bias):
+                nn.init.zeros_(param)
+
+    @property
+    def rnn(self):
+        """The recurrent layer that reads the sequences."""
+        inner = self.inner
+        return inner.rnn if self.horizon is None else inner.encoder.rnn
+
+    @property
+    def loss_scale(self):
+        """What the loss divides errors by (the residual spread), or None."""
+        return None if self.skip is None else self.spread
+
+    def skip_features(self, X, lengths=None):
+        """What the linear part reads: (batch, skip_window * features), per step
+        (batch, time, skip_window * features)."""
+        return lagged_windows(X, lengths, self.skip_window, self.per_step)
+
+    def _parts(self, X, lengths):
+        if self.window_norm is None:
+            Z = X
+        else:
+            mean, std = window_statistics(X, lengths)
+            Z = (X - mean.unsqueeze(1)) / std.unsqueeze(1)
+            if lengths is not None:  # padding stays zero, as the encoder expects
+                Z = Z * step_mask(lengths, X.shape[1], X.device).unsqueeze(2)
+            if self.window_norm == "both":
+                Z = torch.cat([Z, X], dim=2)
+        if self.skip is None:
+            return Z, None, None
+        # In float32 under mixed precision too: the recurrent part learns the linear
+        # part's residual, which bfloat16's rounding of the level would swamp.
+        with torch.autocast(X.device.type, enabled=False):
+            offset = self.skip(self.skip_features(X.float(), lengths))
+        if not self.per_step:
+            offset = offset.view(X.shape[0], *self.output_shape)
+        return Z, offset, self.spread
+
+    def forward(self, X, lengths=None):
+        Z, offset, spread = self._parts(X, lengths)
+        if self.horizon is not None:
+            if spread is not None:
+                spread = spread.expand(X.shape[0], *self.output_shape)
+            return self.inner.decode(Z, lengths, offset, spread)[0]
+        correction = self.inner(Z, lengths)
+        return correction if offset is None else offset + spread * correction
+
+    def attention_weights(self, X, lengths=None):
+        """The attention weights of the recurrent part (pooling or decoder)."""
+        Z, offset, spread = self._parts(X, lengths)
+        if self.horizon is not None:
+            if spread is not None:
+                spread = spread.expand(X.shape[0], *self.output_shape)
+            return self.inner.decode(Z, lengths, offset, spread)[1]
+        return self.inner.attention_weights(Z, lengths)
 
 
 class SequenceEmbeddingNetwork(nn.Module):

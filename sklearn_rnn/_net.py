@@ -18,6 +18,7 @@ from skorch.utils import to_tensor
 
 from ._batches import BatchIterator, ValidationSplit
 from ._callbacks import PlateauSchedule, StopOnNonFiniteLoss
+from ._modules import in_loss_units
 
 PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16, "float16": torch.float16}
 OPTIMIZERS = {
@@ -145,8 +146,11 @@ def build_net(
     device,
     seed,
     stratify,
+    early_stopping=False,
+    callbacks=((), ()),
     checkpoint=None,
 ):
+    estimator_callbacks = callbacks
     """The skorch net to train ``module(**module_params)`` with ``criterion``.
 
     Parameters
@@ -163,6 +167,11 @@ def build_net(
         Seeds the validation split (and names the checkpoint's seed).
     stratify : bool
         Whether the validation split is stratified by label.
+    early_stopping : bool, default=False
+        Whether to hold out validation samples (``early_stopping`` resolved).
+    callbacks : (list, list) of (name, callback), default=((), ())
+        The estimator's own callbacks, run before and after the learning-rate
+        schedule (which restores the best weights when training ends).
     checkpoint : tuple (fingerprint, state or None) or None
         With ``checkpoint_dir``: the fit's fingerprint and the checkpoint to
         resume from, if any.
@@ -179,8 +188,9 @@ def build_net(
                 GradientNormClipping(gradient_clip_value=settings["clip_grad_norm"]),
             )
         )
-    early_stopping = settings["early_stopping"]
     resumed = checkpoint[1] if checkpoint else None
+    before_schedule, after_schedule = estimator_callbacks
+    callbacks.extend(before_schedule)
     callbacks.append(
         (
             "plateau_schedule",
@@ -192,9 +202,11 @@ def build_net(
                 factor=0.5,
                 restore_best=early_stopping,
                 resume_state=resumed["plateau"] if resumed else None,
+                score_initial=True,
             ),
         )
     )
+    callbacks.extend(after_schedule)
     if checkpoint is not None:
         from ._checkpoint import CheckpointEvery
 
@@ -351,6 +363,10 @@ class RecurrentNet(NeuralNet):
                 y_pred = module(x, **fit_params)
         # The loss and the predictions are computed in float32.
         return y_pred.float()
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        y_pred, y_true = in_loss_units(self.module_, y_pred, to_tensor(y_true, self.device))
+        return super().get_loss(y_pred, y_true, X=X, training=training)
 
     def _grad_scaler(self):
         if self.precision != "float16":

@@ -19,6 +19,8 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
         **BaseRecurrentEstimator._parameter_constraints,
         "return_sequences": ["boolean"],
         "decoder": [StrOptions({"rnn", "attention"}), None],
+        "linear_skip": ["boolean"],
+        "window_norm": [StrOptions({"auto", "window", "both"}), None],
         "scale_targets": ["boolean"],
     }
 
@@ -32,6 +34,8 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
         pooling="last",
         return_sequences=False,
         decoder=None,
+        linear_skip=True,
+        window_norm="auto",
         scale_inputs=True,
         scale_targets=True,
         max_epochs=200,
@@ -41,8 +45,8 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
         optimizer="adam",
         weight_decay=0.0,
         clip_grad_norm=1.0,
-        early_stopping=False,
-        validation_fraction=0.1,
+        early_stopping="auto",
+        validation_fraction=0.2,
         n_iter_no_change=10,
         tol=1e-4,
         callbacks=None,
@@ -87,6 +91,8 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
         )
         self.return_sequences = return_sequences
         self.decoder = decoder
+        self.linear_skip = linear_skip
+        self.window_norm = window_norm
         self.scale_targets = scale_targets
 
     def _target_spec(self, y):
@@ -102,10 +108,58 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
             return TargetSpec("step", numeric=True, multi_output=True, owner="return_sequences=True")
         return TargetSpec("sample", numeric=True, multi_output=True)
 
-    def _network_class(self):
-        from ._modules import RecurrentNetwork, Seq2SeqNetwork
+    def _window_norm(self):
+        """``window_norm`` resolved ("auto" needs the number of outputs: see
+        ``_network_params``); None without a linear part when "auto"."""
+        if self.window_norm == "auto" and not self.linear_skip:
+            return None
+        return self.window_norm
 
+    def _forecasting(self):
+        return self.linear_skip or self._window_norm() is not None
+
+    def _network_class(self):
+        from ._modules import ForecastNetwork, RecurrentNetwork, Seq2SeqNetwork
+
+        if self._forecasting():
+            return ForecastNetwork
         return RecurrentNetwork if self.decoder is None else Seq2SeqNetwork
+
+    def _network_params(self, sequences, targets):
+        params = super()._network_params(sequences, targets)
+        if not self._forecasting():
+            return params
+        if self.decoder is None:
+            params["n_outputs"] = params.pop("output_size")
+        else:
+            params["n_outputs"] = params.pop("n_targets")
+        window_norm = self._window_norm()
+        if window_norm == "auto":
+            # Measured in benchmarks/quality.py: one value ahead gains from also
+            # reading the level (lynx, sunspots); a horizon or several outputs are
+            # forecast better from the normalised window alone (airline, co2).
+            several = self.decoder is not None or params["n_outputs"] > 1
+            window_norm = "window" if several else "both"
+        lengths = getattr(sequences, "lengths", None)
+        params.update(
+            linear_skip=self.linear_skip,
+            # The linear part reads the whole training window (ragged: the shortest).
+            skip_window=int(lengths.min()) if lengths is not None else sequences.n_timesteps,
+            window_norm=window_norm,
+        )
+        return params
+
+    def _early_stopping_by_default(self, n_samples):
+        # Training has to beat the linear part on held-out recent samples to be kept;
+        # below 20 samples there is too little to hold out.
+        return self.linear_skip and n_samples >= 20
+
+    def _training_callbacks(self, warm):
+        if not self.linear_skip or warm:
+            return [], []  # a warm start keeps the fitted linear part
+        from ._callbacks import LinearSkipFit, LinearSkipRefit
+
+        return [("linear_skip_fit", LinearSkipFit())], [("linear_skip_refit", LinearSkipRefit())]
 
     def _has_attention(self):
         return super()._has_attention() or self.decoder == "attention"
@@ -221,6 +275,8 @@ class LSTMRegressor(_RecurrentRegressor):
     %(network_parameters)s
     %(return_sequences)s
     %(decoder)s
+    %(linear_skip)s
+    %(window_norm)s
     %(scale_inputs)s
     %(scale_targets)s
     %(training_parameters)s
@@ -267,6 +323,8 @@ class GRURegressor(_RecurrentRegressor):
     %(network_parameters)s
     %(return_sequences)s
     %(decoder)s
+    %(linear_skip)s
+    %(window_norm)s
     %(scale_inputs)s
     %(scale_targets)s
     %(training_parameters)s
@@ -313,6 +371,8 @@ class RNNRegressor(_RecurrentRegressor):
     %(network_parameters)s
     %(return_sequences)s
     %(decoder)s
+    %(linear_skip)s
+    %(window_norm)s
     %(scale_inputs)s
     %(scale_targets)s
     %(training_parameters)s
@@ -359,6 +419,8 @@ class RNNRegressor(_RecurrentRegressor):
         pooling="last",
         return_sequences=False,
         decoder=None,
+        linear_skip=True,
+        window_norm="auto",
         scale_inputs=True,
         scale_targets=True,
         max_epochs=200,
@@ -368,8 +430,8 @@ class RNNRegressor(_RecurrentRegressor):
         optimizer="adam",
         weight_decay=0.0,
         clip_grad_norm=1.0,
-        early_stopping=False,
-        validation_fraction=0.1,
+        early_stopping="auto",
+        validation_fraction=0.2,
         n_iter_no_change=10,
         tol=1e-4,
         callbacks=None,
@@ -391,6 +453,8 @@ class RNNRegressor(_RecurrentRegressor):
             pooling=pooling,
             return_sequences=return_sequences,
             decoder=decoder,
+            linear_skip=linear_skip,
+            window_norm=window_norm,
             scale_inputs=scale_inputs,
             scale_targets=scale_targets,
             max_epochs=max_epochs,

@@ -59,7 +59,9 @@ def test_stacked_and_bidirectional_networks_have_right_shapes(cell, num_layers, 
     assert (rnn.num_layers, rnn.bidirectional, rnn.input_size) == (num_layers, bidirectional, 3)
     outputs, _ = rnn(torch.zeros(5, 7, 3))
     assert outputs.shape == (5, 7, 8 * (2 if bidirectional else 1))
-    assert reg.net_.module_.head.in_features == 8 * (2 if bidirectional else 1)
+    # The recurrent part (inside a ForecastNetwork with the default linear skip).
+    recurrent = getattr(reg.net_.module_, "inner", reg.net_.module_)
+    assert recurrent.head.in_features == 8 * (2 if bidirectional else 1)
     assert reg.predict(X).shape == (20, 2)
     # Sequences of another length are fine for a recurrent network.
     assert reg.predict(X[:, :4]).shape == (20, 2)
@@ -242,21 +244,25 @@ def test_default_settings_fit_raw_unscaled_data(sine_windows):
 
 def test_early_stopping_records_validation_loss_and_restores_best_weights(sine_windows):
     X, y = sine_windows()
-    reg = LSTMRegressor(early_stopping=True, n_iter_no_change=3, **FAST).fit(X, y)
+    # The recurrent network alone: its loss is the scaled targets' squared error.
+    reg = LSTMRegressor(early_stopping=True, n_iter_no_change=3, linear_skip=False, **FAST)
+    reg.fit(X, y)
     assert len(reg.validation_loss_curve_) == reg.n_iter_ == len(reg.loss_curve_)
     # The restored weights are those of the best validation epoch.
     best = min(reg.validation_loss_curve_)
-    n_valid = int(np.ceil(0.1 * len(X)))
+    n_valid = int(np.ceil(reg.validation_fraction * len(X)))
     scaled_y = (y[-n_valid:] - reg.target_mean_) / reg.target_scale_
     valid_mse = np.mean((reg._forward(X[-n_valid:])[:, 0] - scaled_y) ** 2)
     np.testing.assert_allclose(valid_mse, best, rtol=1e-4)
-    without = LSTMRegressor(**FAST).fit(X, y)
+    without = LSTMRegressor(early_stopping=False, **FAST).fit(X, y)
     assert without.validation_loss_curve_ is None
 
 
 def test_warm_start_continues_from_the_fitted_weights(sine_windows):
     X, y = sine_windows(n_points=120)
-    reg = LSTMRegressor(hidden_size=8, max_epochs=3, warm_start=True, random_state=0)
+    reg = LSTMRegressor(
+        hidden_size=8, max_epochs=3, warm_start=True, linear_skip=False, random_state=0
+    )
     with pytest.warns(ConvergenceWarning):
         reg.fit(X, y)
     first_losses = reg.loss_curve_
