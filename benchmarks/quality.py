@@ -94,9 +94,7 @@ class ForecastCase:
 
 FORECAST_CASES = (
     ForecastCase("airline", 24, 24, 12, "sktime load_airline, monthly passengers 1949-1960"),
-    ForecastCase(
-        "co2", 36, 24, 12, "statsmodels co2, weekly -> monthly mean, gaps interpolated"
-    ),
+    ForecastCase("co2", 36, 24, 12, "statsmodels co2, weekly -> monthly mean, gaps interpolated"),
     ForecastCase("sunspots", 30, 20, None, "statsmodels sunspots, yearly SUNACTIVITY"),
     ForecastCase("lynx", 20, 20, None, "sktime load_lynx, yearly trappings 1821-1934"),
     ForecastCase("nile", 20, 10, None, "statsmodels nile, yearly volume 1871-1970"),
@@ -276,9 +274,7 @@ def h_step_models(seed, overrides):
 
     return {
         "LSTMRegressor, direct head": LSTMRegressor(random_state=seed, **overrides),
-        "LSTMRegressor, decoder=rnn": LSTMRegressor(
-            decoder="rnn", random_state=seed, **overrides
-        ),
+        "LSTMRegressor, decoder=rnn": LSTMRegressor(decoder="rnn", random_state=seed, **overrides),
         "LSTMRegressor, decoder=attention": LSTMRegressor(
             decoder="attention", random_state=seed, **overrides
         ),
@@ -309,7 +305,9 @@ def h_step_ridge():
     from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
     return make_pipeline(
-        FunctionTransformer(flatten_windows), StandardScaler(), RidgeCV(alphas=RIDGE_ALPHAS_FORECAST)
+        FunctionTransformer(flatten_windows),
+        StandardScaler(),
+        RidgeCV(alphas=RIDGE_ALPHAS_FORECAST),
     )
 
 
@@ -413,7 +411,7 @@ def measure(model, fit, score, seed):
             fit(model)
             result["fit_s"] = time.perf_counter() - start
             result["value"] = float(score(model))
-        except Exception as exc:  # recorded and reported, never hidden
+        except Exception as exc:  # noqa: BLE001 - recorded and reported, never hidden
             result["error"] = f"{type(exc).__name__}: {exc}"
     step = _recurrent_step(model) if result["error"] is None else None
     result["epochs"] = int(step.n_iter_) if step is not None else None
@@ -436,12 +434,23 @@ def evaluate(task, case, name, kind, seed, model, fit, score, metric="MAE"):
     ``kind`` is "model" (a recurrent model, one record per seed), "baseline" or
     "reference" (fitted once, ``seed`` None).
     """
-    record = {"task": task, "case": case, "model": name, "kind": kind, "seed": seed,
-              "metric": metric, **measure(model, fit, score, seed)}
+    record = {
+        "task": task,
+        "case": case,
+        "model": name,
+        "kind": kind,
+        "seed": seed,
+        "metric": metric,
+        **measure(model, fit, score, seed),
+    }
     shown = f"{record['value']:.4g}" if record["error"] is None else record["error"][:120]
     took = "" if record["fit_s"] is None else f" ({record['fit_s']:.1f} s)"
-    print(f"[{task}] {case} | {name}{'' if seed is None else f' | seed {seed}'}: "
-          f"{metric} {shown}{took}", file=sys.stderr, flush=True)
+    print(
+        f"[{task}] {case} | {name}{'' if seed is None else f' | seed {seed}'}: "
+        f"{metric} {shown}{took}",
+        file=sys.stderr,
+        flush=True,
+    )
     return record
 
 
@@ -492,7 +501,9 @@ def run_one_step(case, series, seeds, keep_model, overrides):
         model.fit(series[:n_fit])
 
     def score_stats(model):
-        forecasts = [model.forward(y=series[:t], h=1)["mean"][0] for t in range(n_fit, len(series))]
+        forecasts = [
+            model.forward(y=series[:t], h=1)["mean"][0] for t in range(n_fit, len(series))
+        ]
         return mae(forecasts, truth)
 
     records += [
@@ -602,24 +613,58 @@ def run_classification_case(case, seeds, keep_model, overrides):
         return record
 
     records = [
-        at_chance(evaluate(TASK_CLASSIFY, case.name, name, "baseline", None, model,
-                           lambda m: m.fit(flat_train, y_train),
-                           lambda m: m.score(flat_test, y_test), metric="accuracy"))
+        at_chance(
+            evaluate(
+                TASK_CLASSIFY,
+                case.name,
+                name,
+                "baseline",
+                None,
+                model,
+                lambda m: m.fit(flat_train, y_train),
+                lambda m: m.score(flat_test, y_test),
+                metric="accuracy",
+            )
+        )
         for name, model in classification_baselines().items()
     ]
     published = REFERENCE_ACCURACY.get(case.name, (None, None))
     for name, accuracy in zip(("LSTM-FCN (published)", "FCN (published)"), published):
-        records.append({"task": TASK_CLASSIFY, "case": case.name, "model": name,
-                        "kind": "reference", "seed": None, "metric": "accuracy",
-                        "value": accuracy, "fit_s": None, "epochs": None, "converged": None,
-                        "warnings": [], "error": None, "at_chance": False})
+        records.append(
+            {
+                "task": TASK_CLASSIFY,
+                "case": case.name,
+                "model": name,
+                "kind": "reference",
+                "seed": None,
+                "metric": "accuracy",
+                "value": accuracy,
+                "fit_s": None,
+                "epochs": None,
+                "converged": None,
+                "warnings": [],
+                "error": None,
+                "at_chance": False,
+            }
+        )
     for seed in seeds:
         for name, model in classifiers(seed, overrides).items():
             if keep_model(name):
-                records.append(at_chance(evaluate(
-                    TASK_CLASSIFY, case.name, name, "model", seed, model,
-                    lambda m: m.fit(X_train, y_train),
-                    lambda m: m.score(X_test, y_test), metric="accuracy")))
+                records.append(
+                    at_chance(
+                        evaluate(
+                            TASK_CLASSIFY,
+                            case.name,
+                            name,
+                            "model",
+                            seed,
+                            model,
+                            lambda m: m.fit(X_train, y_train),
+                            lambda m: m.score(X_test, y_test),
+                            metric="accuracy",
+                        )
+                    )
+                )
     return info, records
 
 
@@ -718,8 +763,10 @@ def forecast_table(records, task):
     lines = [
         f"### {task} (MAE on the held-out values; lower is better)",
         "",
-        "| series | model | MAE mean | min | max | / RidgeCV mean | / RidgeCV worst "
-        "| beats RidgeCV (seeds) | fit s | epochs | notes |",
+        (
+            "| series | model | MAE mean | min | max | / RidgeCV mean | / RidgeCV worst "
+            "| beats RidgeCV (seeds) | fit s | epochs | notes |"
+        ),
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for case in dict.fromkeys(key[1] for key in groups):
@@ -745,8 +792,10 @@ def classification_table(records):
     lines = [
         "### classification (test accuracy on the official split; higher is better)",
         "",
-        "| data set | model | accuracy mean | min | max | seeds at chance | fit s | epochs "
-        "| notes |",
+        (
+            "| data set | model | accuracy mean | min | max | seeds at chance | fit s | epochs "
+            "| notes |"
+        ),
         "|---|---|---|---|---|---|---|---|---|",
     ]
     seen_references = set()
@@ -787,8 +836,10 @@ def cases_table(infos):
         lines.append("")
     if classifications:
         lines += [
-            "| classification case | train | test | steps | channels | classes | chance level "
-            "| baseline input |",
+            (
+                "| classification case | train | test | steps | channels | classes "
+                "| chance level | baseline input |"
+            ),
             "|---|---|---|---|---|---|---|---|",
         ]
         lines += [
@@ -865,23 +916,41 @@ def _substrings(text):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--fast", action="store_true",
-                        help=f"CI-sized: seed 0, cases {', '.join(FAST_CASES)}, "
-                             f"--max-epochs {FAST_MAX_EPOCHS} (checks the script, not quality)")
-    parser.add_argument("--seeds", default=None,
-                        help="comma-separated seeds (default 0,1,2,3,4; --fast: 0)")
+    parser.add_argument(
+        "--fast",
+        action="store_true",
+        help=f"CI-sized: seed 0, cases {', '.join(FAST_CASES)}, "
+        f"--max-epochs {FAST_MAX_EPOCHS} (checks the script, not quality)",
+    )
+    parser.add_argument(
+        "--seeds", default=None, help="comma-separated seeds (default 0,1,2,3,4; --fast: 0)"
+    )
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
-    parser.add_argument("--only", default=None,
-                        help="comma-separated substrings of case ids to run "
-                             "(e.g. forecast, classify, airline, GunPoint)")
-    parser.add_argument("--models", default=None,
-                        help="comma-separated substrings of model names to run "
-                             "(baselines always run)")
-    parser.add_argument("--max-epochs", type=int, default=None,
-                        help="override max_epochs of every network (default: the package's)")
+    parser.add_argument(
+        "--only",
+        default=None,
+        help="comma-separated substrings of case ids to run "
+        "(e.g. forecast, classify, airline, GunPoint)",
+    )
+    parser.add_argument(
+        "--models",
+        default=None,
+        help="comma-separated substrings of model names to run (baselines always run)",
+    )
+    parser.add_argument(
+        "--max-epochs",
+        type=int,
+        default=None,
+        help="override max_epochs of every network (default: the package's)",
+    )
     parser.add_argument("--json", default=None, help="write the raw per-seed results here")
-    parser.add_argument("--report", nargs="+", default=None, metavar="JSON",
-                        help="print the tables of saved runs (merged) instead of running")
+    parser.add_argument(
+        "--report",
+        nargs="+",
+        default=None,
+        metavar="JSON",
+        help="print the tables of saved runs (merged) instead of running",
+    )
     return parser.parse_args(argv)
 
 
@@ -923,7 +992,7 @@ def run(args):
         "seeds": seeds,
         "max_epochs": max_epochs,
         "machine": f"{platform.machine()}, {torch.get_num_threads()} torch thread(s), "
-                   f"cuda available: {torch.cuda.is_available()}",
+        f"cuda available: {torch.cuda.is_available()}",
         "versions": _versions(),
     }
     infos, records = [], []
