@@ -1,6 +1,7 @@
 """The examples run as scripts, and the figures they claim hold."""
 
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -74,6 +75,23 @@ def test_speed_benchmark_runs_in_fast_mode():
 def test_ragged_speed_benchmark_runs_in_fast_mode():
     out = run_script(ROOT / "benchmarks" / "ragged_speed.py", "--fast", "--repeats", "1", "--threads", "1")
     assert "speed-up:" in out
+
+
+def test_quality_benchmark_runs_in_fast_mode(tmp_path):
+    pytest.importorskip("sktime")
+    results = tmp_path / "quality.json"
+    out = run_script(ROOT / "benchmarks" / "quality.py", "--fast", "--json", str(results))
+    for row in (
+        "| lynx | naive |",
+        "| lynx | LSTMRegressor, decoder=attention |",
+        "| ItalyPowerDemand | GRU embedding + LogReg |",
+        "| ItalyPowerDemand | RidgeClassifierCV |",
+        "| ItalyPowerDemand | LSTM-FCN (published) |",
+    ):
+        assert row in out
+    records = json.loads(results.read_text())["records"]
+    assert [r["error"] for r in records if r["error"]] == []
+    assert {r["seed"] for r in records if r["kind"] == "model"} == {0}
 
 
 def test_attention_example_finds_the_spike():
