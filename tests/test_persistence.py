@@ -127,7 +127,11 @@ def test_a_model_saved_in_format_1_still_loads():
     X = pd.DataFrame(
         np.random.RandomState(0).normal(size=(30, 8)), columns=[f"t{k}" for k in range(8)]
     )
-    np.testing.assert_array_equal(loaded.predict_proba(X), np.array(expected["predict_proba"]))
+    # The expected values were computed on another machine: CPU kernels (oneDNN's
+    # choice of vector instructions) round float32 differently from one CPU to another.
+    np.testing.assert_allclose(
+        loaded.predict_proba(X), np.array(expected["predict_proba"]), rtol=1e-6, atol=1e-7
+    )
     assert list(loaded.classes_) == expected["classes"]
     assert list(loaded.feature_names_in_) == list(X.columns)
     assert loaded.class_weight == {"up": 2.0, "down": 1.0}
