@@ -504,6 +504,11 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
                 for key, value in self.net_.get_params_for("module").items()
             },
             "criterion": type(criterion).__name__,
+            "criterion_params": {
+                key: _persistence.to_json(value)
+                for key, value in self.net_.get_params_for("criterion").items()
+                if key != "weight"  # a tensor, saved with the weights
+            },
         }
         return _persistence.write_model(path, config, tensors)
 
@@ -587,7 +592,10 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
             criterion = _modules.LOSSES[criterion_name]
         else:
             raise ValueError(f"{path}: unknown criterion {criterion_name!r}.")
-        criterion_params = {}
+        criterion_params = {
+            f"criterion__{key}": _persistence.from_json(value)
+            for key, value in config.get("criterion_params", {}).items()
+        }
         if "criterion.weight" in tensors:
             criterion_params["criterion__weight"] = tensors["criterion.weight"]
         net = build_net(

@@ -203,7 +203,7 @@ def _skip_rows(net, dataset, corrected=False):
                 features = features.reshape(n_rows, -1)
                 targets = yi.to(device).reshape(n_rows, -1)
                 if corrected:
-                    forecast = module(**inputs).reshape(n_rows, -1)
+                    forecast = module.point_forecast(**inputs).reshape(n_rows, -1)
                     targets = targets - (forecast - module.skip(features))
                 keep = ~torch.isnan(targets).any(dim=1)
                 yield features[keep].double().cpu().numpy(), targets[keep].double().cpu().numpy()
@@ -249,6 +249,104 @@ class LinearSkipFit(Callback):
         spread = np.maximum(ridge.loo_rmse_, 1e-4)
         with torch.no_grad():
             module.spread.copy_(torch.as_tensor(spread).view_as(module.spread))
+
+
+class IntervalCalibration(Callback):
+    """Calibrate a distribution's spread on the held-out samples (split conformal).
+
+    When training ends (after the best weights' return, before the linear part
+    sees the validation samples in its refit), the validation samples' forecasts
+    set the module's ``calibration``, per output:
+
+    - quantiles: each quantile's distance from the median is multiplied by the
+      smallest factor with which the quantile holds at least its level of the
+      validation outcomes, with the finite-sample rule of conformal prediction
+      (the ``ceil((n + 1) * level)``-th smallest ratio); factors are made
+      non-decreasing away from the median, so quantiles still never cross
+      (Romano et al. 2019's conformalized quantile regression, one quantile at
+      a time);
+    - a Gaussian's standard deviation is multiplied by the root mean square of
+      the validation outcomes' z-scores.
+
+    With early stopping off (no held-out samples) or fewer than ``min_samples``
+    of them, forecasts are left as trained.
+
+    Parameters
+    ----------
+    min_samples : int, default=10
+    """
+
+    def __init__(self, min_samples=10):
+        self.min_samples = min_samples
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        from ._modules import DistributionHead
+
+        module = unwrapped(net.module_)
+        head = getattr(module, "head", None)
+        if net.train_split is None or not isinstance(head, DistributionHead):
+            return
+        if head.kind == "point":
+            return
+        valid = net.get_split_datasets(X, y)[1]
+        device = next(module.parameters()).device
+        shape = tuple(module.calibration.shape[:-1])
+        forecasts, targets = [], []
+        was_training = module.training
+        module.eval()
+        try:
+            with torch.no_grad():
+                for Xi, yi in BatchIterator(valid, net.batch_size):
+                    forecasts.append(module(**_module_inputs(Xi, device)).reshape(-1, *shape, head.n_params))
+                    targets.append(yi.to(device).reshape(-1, *shape))
+        finally:
+            module.train(was_training)
+        if not forecasts:
+            return
+        forecast = torch.cat(forecasts).double().cpu().numpy()
+        target = torch.cat(targets).double().cpu().numpy()
+        factors = np.ones(shape + (head.n_params,))
+        for index in np.ndindex(*shape):
+            where = (slice(None),) + index
+            values, outcome = forecast[where], target[where]
+            keep = ~np.isnan(outcome)
+            if keep.sum() < self.min_samples:
+                continue
+            factors[index] = _calibration_factors(head, values[keep], outcome[keep])
+        with torch.no_grad():
+            module.calibration.copy_(torch.as_tensor(factors, dtype=module.calibration.dtype))
+
+
+def _calibration_factors(head, forecast, outcome):
+    """Factors (n_params,) for one output, from forecasts (n, n_params) and outcomes (n,)."""
+    factors = np.ones(head.n_params)
+    if head.kind == "gaussian":
+        z = (outcome - forecast[:, 0]) / forecast[:, 1]
+        factors[1] = np.sqrt(np.mean(z**2))
+        return factors
+    n = len(outcome)
+    median = forecast[:, head.center]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for k, level in enumerate(head.quantiles):
+            if k == head.center:
+                continue
+            if k > head.center:  # P(outcome <= quantile) should reach the level
+                ratio = (outcome - median) / (forecast[:, k] - median)
+                above = outcome > median
+            else:  # P(outcome >= quantile) should reach 1 - level
+                ratio = (median - outcome) / (median - forecast[:, k])
+                above = outcome < median
+                level = 1 - level
+            # Outcomes on the median's other side are held at any factor.
+            ratio = np.where(above, np.nan_to_num(ratio, nan=np.inf, posinf=np.inf), -np.inf)
+            rank = min(int(np.ceil((n + 1) * level)), n)
+            factors[k] = max(float(np.sort(ratio)[rank - 1]), 0.0)
+            if not np.isfinite(factors[k]):  # no finite factor holds them: keep the forecast
+                factors[k] = 1.0
+    # Non-decreasing away from the median: the quantiles keep their order.
+    factors[head.center + 1 :] = np.maximum.accumulate(factors[head.center + 1 :])
+    factors[: head.center] = np.maximum.accumulate(factors[: head.center][::-1])[::-1]
+    return factors
 
 
 class LinearSkipRefit(Callback):

@@ -72,6 +72,24 @@ window_norm : {"auto", "window", "both"} or None, default="auto"
     normalised window no longer carries. Per-step outputs (``return_sequences``)
     always read the window itself: whole-sequence statistics would let a step
     see later ones.""",
+    "loss": """\
+loss : {"squared_error", "absolute_error", "huber", "quantile", "gaussian"}, \
+        default="squared_error"
+    What training minimises (names as in scikit-learn's
+    ``HistGradientBoostingRegressor``). ``"huber"`` is quadratic for errors
+    within one residual spread (of the linear part, see ``linear_skip``; else
+    of the scaled targets) and linear beyond. ``"quantile"`` trains one output
+    per level of ``quantiles`` and target, which never cross (each quantile is
+    its neighbour plus a positive step); ``predict`` gives the median,
+    ``predict_quantiles`` and ``predict_interval`` the rest. ``"gaussian"``
+    trains a mean and a standard deviation per target by the Gaussian negative
+    log-likelihood; ``predict`` gives the mean, ``predict(X, return_std=True)``
+    the standard deviation too, and ``predict_quantiles`` any level.""",
+    "quantiles": """\
+quantiles : sequence of float in (0, 1), default=(0.1, 0.5, 0.9)
+    The levels a ``loss="quantile"`` model is trained for (the median is
+    always added: ``predict`` returns it), and the default levels of
+    ``predict_quantiles`` for ``loss="gaussian"``.""",
     "scale_inputs": """\
 scale_inputs : bool, default=True
     Whether to standardise each input feature with the mean and standard
@@ -194,6 +212,10 @@ n_outputs_ : int
     "horizon_": """\
 horizon_ : int
     Number of forecast steps; only with a ``decoder``.""",
+    "quantiles_": """\
+quantiles_ : ndarray of shape (n_quantiles,)
+    The levels a ``loss="quantile"`` model was trained for, the median
+    included; only with that loss.""",
     "target_mean_": """\
 target_mean_, target_scale_ : ndarray of shape (n_outputs_,)
     The target standardisation learnt in ``fit`` (zeros and ones when

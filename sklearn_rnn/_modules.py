@@ -34,7 +34,10 @@ def in_loss_units(module, y_pred, y_true):
     scale = getattr(unwrapped(module), "loss_scale", None)
     if scale is None:
         return y_pred, y_true
-    return y_pred / scale, y_true.to(y_pred.device) / scale
+    y_true = y_true.to(y_pred.device) / scale
+    if y_pred.dim() > y_true.dim():  # a distribution's parameters on a last axis
+        scale = scale.unsqueeze(-1)
+    return y_pred / scale, y_true
 
 
 def step_mask(lengths, n_timesteps, device):
@@ -295,6 +298,10 @@ class Seq2SeqNetwork(nn.Module):
         Number of values forecast per step.
     attention : bool, default=True
         Whether the decoder attends over the encoder's time steps.
+    n_params : int, default=1
+        Raw outputs per target and step (a :class:`DistributionHead`'s
+        parameters: quantiles, or a mean and a scale); ``decode``'s
+        ``step_output`` turns them into what the next step is fed.
     **encoder_params
         The encoder's ``cell``, ``hidden_size``, ``num_layers``,
         ``bidirectional``, ``dropout``, ``nonlinearity`` and ``pooling``, as in
@@ -306,7 +313,9 @@ class Seq2SeqNetwork(nn.Module):
     forward : tensor of shape (batch, horizon, n_targets)
     """
 
-    def __init__(self, input_size, horizon, n_targets, attention=True, **encoder_params):
+    def __init__(
+        self, input_size, horizon, n_targets, attention=True, n_params=1, **encoder_params
+    ):
         super().__init__()
         self.horizon = horizon
         self.encoder = RecurrentNetwork(input_size, None, **encoder_params)
@@ -319,19 +328,20 @@ class Seq2SeqNetwork(nn.Module):
             self.attend_query = nn.Linear(hidden_size, hidden_size, bias=False)
             self.attend_keys = nn.Linear(encoded_size, hidden_size)
             self.attend_score = nn.Linear(hidden_size, 1, bias=False)
-            self.out = nn.Linear(hidden_size + encoded_size, n_targets)
+            self.out = nn.Linear(hidden_size + encoded_size, n_targets * n_params)
         else:
             self.attend_query = None
-            self.out = nn.Linear(hidden_size, n_targets)
+            self.out = nn.Linear(hidden_size, n_targets * n_params)
 
-    def decode(self, X, lengths=None, offset=None, scale=None):
-        """Forecasts (batch, horizon, n_targets) and decoder attention weights
-        (batch, horizon, time), or None without attention.
+    def decode(self, X, lengths=None, step_output=None):
+        """Forecasts (batch, horizon, ...) and decoder attention weights (batch,
+        horizon, time), or None without attention.
 
-        ``offset`` and ``scale`` (batch, horizon, n_targets), when given, turn
-        the decoder's output ``o_h`` into the forecast ``offset_h + scale_h * o_h``,
-        which is also what the next step is fed (a :class:`ForecastNetwork`'s
-        linear forecast and the spread of its residual).
+        ``step_output(raw, step)``, when given, turns a step's raw output
+        (batch, n_targets * n_params) into (what the next step is fed, of shape
+        (batch, n_targets), the step's forecast); a :class:`ForecastNetwork`
+        adds its linear forecast and spread there. Without it both are the raw
+        output.
         """
         outputs, mask = self.encoder.step_outputs(X, lengths)
         summary, _ = self.encoder.pool(outputs, lengths, mask)
@@ -353,12 +363,10 @@ class Seq2SeqNetwork(nn.Module):
                 context = torch.bmm(weights.unsqueeze(1), outputs).squeeze(1)
                 previous = self.out(torch.cat([hidden, context], dim=1))
                 all_weights.append(weights)
-            step = len(forecasts)
-            if scale is not None:
-                previous = previous * scale[:, step]
-            if offset is not None:
-                previous = previous + offset[:, step]
-            forecasts.append(previous)
+            forecast = previous
+            if step_output is not None:
+                previous, forecast = step_output(previous, len(forecasts))
+            forecasts.append(forecast)
         weights = torch.stack(all_weights, dim=1) if all_weights else None
         return torch.stack(forecasts, dim=1), weights
 
@@ -426,29 +434,131 @@ def lagged_windows(X, lengths, k, per_step=False):
     return gathered.reshape(batch, k * n_features)
 
 
+DISTRIBUTIONS = ("point", "quantile", "gaussian")
+
+
+def _inverse_softplus(value):
+    return value + math.log(-math.expm1(-value))
+
+
+def _normal_quantile(level):
+    return math.sqrt(2.0) * torch.special.erfinv(torch.tensor(2.0 * level - 1.0)).item()
+
+
+class DistributionHead(nn.Module):
+    """What the recurrent part's raw outputs mean: a point, quantiles or a Gaussian.
+
+    ``forward(raw, offset, spread)`` maps raw outputs (..., n_outputs * n_params)
+    to forecasts, ``offset + spread * (...)`` in the targets' units:
+
+    - ``"point"``: (..., n_outputs), ``offset + spread * raw``;
+    - ``"quantile"``: (..., n_outputs, n_quantiles). The quantile nearest the
+      median is ``offset + spread * (raw + z_m)``; every other quantile adds to
+      its inner neighbour ``spread * softplus(raw + b)`` (above the median) or
+      subtracts it (below), so quantiles never cross, by construction;
+    - ``"gaussian"``: (..., n_outputs, 2), the mean ``offset + spread * raw_0``
+      and the standard deviation ``spread * softplus(raw_1 + b)``, positive.
+
+    ``z`` and ``b`` are set so that raw outputs of zero give a Gaussian with mean
+    ``offset`` and standard deviation ``spread``: the untrained forecast of a
+    :class:`ForecastNetwork` is its linear part with the Gaussian quantiles of
+    that part's leave-one-out residual.
+
+    Parameters
+    ----------
+    n_outputs : int
+    kind : {"point", "quantile", "gaussian"}, default="point"
+    quantiles : sequence of float in (0, 1), default=()
+        Increasing levels, with ``kind="quantile"``.
+    """
+
+    def __init__(self, n_outputs, kind="point", quantiles=()):
+        super().__init__()
+        if kind not in DISTRIBUTIONS:
+            raise ValueError(f"kind must be one of {DISTRIBUTIONS}, got {kind!r}.")
+        self.n_outputs = n_outputs
+        self.kind = kind
+        self.quantiles = tuple(float(q) for q in quantiles) if kind == "quantile" else ()
+        if kind == "quantile":
+            if not self.quantiles or list(self.quantiles) != sorted(set(self.quantiles)):
+                raise ValueError(f"quantiles must be increasing levels, got {quantiles!r}.")
+            z = [_normal_quantile(q) for q in self.quantiles]
+            self.center = min(range(len(z)), key=lambda k: abs(self.quantiles[k] - 0.5))
+            gaps = [abs(z[k] - z[k - 1]) if k > self.center else abs(z[k + 1] - z[k])
+                    for k in range(len(z))]
+            bias = [z[self.center] if k == self.center else _inverse_softplus(gaps[k])
+                    for k in range(len(z))]
+            self.register_buffer("bias", torch.tensor(bias))
+        elif kind == "gaussian":
+            self.register_buffer("bias", torch.tensor([0.0, _inverse_softplus(1.0)]))
+
+    @property
+    def n_params(self):
+        """Raw outputs per target."""
+        return {"point": 1, "quantile": len(self.quantiles), "gaussian": 2}[self.kind]
+
+    def forward(self, raw, offset=None, spread=None, calibration=None):
+        """Forecasts from raw outputs; ``calibration`` (n_outputs, n_params), when
+        given, multiplies each quantile's distance from the median (the Gaussian's
+        standard deviation), as :class:`~sklearn_rnn._callbacks.IntervalCalibration`
+        sets it."""
+        if self.kind == "point":
+            value = raw if spread is None else raw * spread
+            return value if offset is None else value + offset
+        raw = raw.unflatten(-1, (self.n_outputs, self.n_params)) + self.bias
+        level = raw.new_ones(1) if spread is None else spread.unsqueeze(-1)  # (n_outputs, 1)
+        # The scale of each parameter's distance from the centre: (n_outputs, n_params).
+        distance = level * (raw.new_ones(self.n_params) if calibration is None else calibration)
+        if self.kind == "gaussian":
+            mean = raw[..., :1] * level
+            if offset is not None:
+                mean = mean + offset.unsqueeze(-1)
+            std = nn.functional.softplus(raw[..., 1:]) * distance[..., 1:]
+            return torch.cat([mean, std], dim=-1)
+        center = raw[..., self.center : self.center + 1] * level
+        if offset is not None:
+            center = center + offset.unsqueeze(-1)
+        # Each quantile is the one inside it (towards the median) plus a positive step.
+        steps = nn.functional.softplus(raw)
+        above = steps[..., self.center + 1 :].cumsum(dim=-1) * distance[..., self.center + 1 :]
+        below = steps[..., : self.center].flip(-1).cumsum(dim=-1).flip(-1)
+        below = below * distance[..., : self.center]
+        return torch.cat([center - below, center, center + above], dim=-1)
+
+    def point(self, forecast):
+        """The point forecast (..., n_outputs) of ``forward``'s output: the median
+        (the central quantile) or the mean."""
+        if self.kind == "point":
+            return forecast
+        return forecast[..., self.center if self.kind == "quantile" else 0]
+
+
 class ForecastNetwork(nn.Module):
     """A linear autoregression, and a recurrent network that learns what it misses.
 
-    ``forecast = skip(X) + spread * f(Z)``:
+    ``forecast = head(f(Z), skip(X), spread)``, for a point forecast
+    ``skip(X) + spread * f(Z)``:
 
     - ``skip`` maps the last ``skip_window`` input steps (every feature,
       flattened) linearly to every output, LSTNet's "highway". Its weights are
       not trained by gradient: the estimator sets them by ridge regression
       (:class:`~sklearn_rnn._callbacks.LinearSkipFit`). Without ``linear_skip``
-      it is left out.
+      it is left out (an offset of zero).
     - ``spread`` (one value per output) is that regression's leave-one-out
       residual spread; the loss is measured in these units (``loss_scale``), so
       the recurrent network learns a unit-variance problem however much of the
       target the linear part explains.
     - ``f`` is a :class:`RecurrentNetwork` (or, with a ``horizon``, a
-      :class:`Seq2SeqNetwork`, whose every decoder step is fed the full forecast)
-      with its output layer at zero, so that the untrained network forecasts
-      what the linear part forecasts.
+      :class:`Seq2SeqNetwork`, whose every decoder step is fed the full point
+      forecast) with its output layer at zero, so that the untrained network
+      forecasts what the linear part forecasts.
     - ``Z`` is what ``f`` reads: the window normalised by its own per-feature
       mean and standard deviation (``window_norm="window"``, as RevIN and
       neuralforecast do), that and the input side by side (``"both"``), or the
       input (None). Per-step outputs read the input: whole-sequence statistics
       would let earlier steps see later ones.
+    - ``head`` is a :class:`DistributionHead`: a point forecast, quantiles or a
+      Gaussian per output.
 
     Parameters
     ----------
@@ -467,6 +577,9 @@ class ForecastNetwork(nn.Module):
     window_norm : {"window", "both"} or None, default="window"
     per_step : bool, default=False
         A forecast at every time step (many-to-many).
+    distribution : {"point", "quantile", "gaussian"}, default="point"
+    quantiles : sequence of float, default=()
+        With ``distribution="quantile"``.
     **encoder_params
         As in :class:`RecurrentNetwork`.
     """
@@ -481,6 +594,8 @@ class ForecastNetwork(nn.Module):
         skip_window=1,
         window_norm="window",
         per_step=False,
+        distribution="point",
+        quantiles=(),
         **encoder_params,
     ):
         super().__init__()
@@ -490,21 +605,32 @@ class ForecastNetwork(nn.Module):
         self.per_step = per_step
         self.skip_window = skip_window
         self.window_norm = None if per_step else window_norm
+        self.head = DistributionHead(n_outputs, distribution, quantiles)
         inner_size = 2 * input_size if self.window_norm == "both" else input_size
+        n_raw = n_outputs * self.head.n_params
         if horizon is None:
-            self.inner = RecurrentNetwork(inner_size, n_outputs, per_step=per_step, **encoder_params)
+            self.inner = RecurrentNetwork(inner_size, n_raw, per_step=per_step, **encoder_params)
             last = self.inner.head
         else:
-            self.inner = Seq2SeqNetwork(inner_size, horizon, n_outputs, attention, **encoder_params)
+            self.inner = Seq2SeqNetwork(
+                inner_size, horizon, n_outputs, attention, self.head.n_params, **encoder_params
+            )
             last = self.inner.out
         self.output_shape = (n_outputs,) if horizon is None else (horizon, n_outputs)
         self.register_buffer("spread", torch.ones(self.output_shape))
+        # Multipliers of the quantiles' distances from the median (the Gaussian's
+        # scale), set by the intervals' calibration on held-out samples.
+        self.register_buffer("calibration", torch.ones(self.output_shape + (self.head.n_params,)))
         self.skip = None
         if linear_skip:
             self.skip = nn.Linear(input_size * skip_window, math.prod(self.output_shape))
             self.skip.requires_grad_(False)
-            for param in (*self.skip.parameters(), last.weight, last.bias):
-                nn.init.zeros_(param)
+            nn.init.zeros_(self.skip.weight)
+            nn.init.zeros_(self.skip.bias)
+        # The untrained forecast is the offset (and, for distributions, the
+        # head's Gaussian around it).
+        nn.init.zeros_(last.weight)
+        nn.init.zeros_(last.bias)
 
     @property
     def rnn(self):
@@ -542,22 +668,35 @@ class ForecastNetwork(nn.Module):
             offset = offset.view(X.shape[0], *self.output_shape)
         return Z, offset, self.spread
 
-    def forward(self, X, lengths=None):
+    def _decode(self, X, lengths):
         Z, offset, spread = self._parts(X, lengths)
+
+        def step_output(raw, step):
+            forecast = self.head(
+                raw,
+                None if offset is None else offset[:, step],
+                None if spread is None else spread[step],
+                self.calibration[step],
+            )
+            return self.head.point(forecast), forecast
+
+        return self.inner.decode(Z, lengths, step_output)
+
+    def forward(self, X, lengths=None):
         if self.horizon is not None:
-            if spread is not None:
-                spread = spread.expand(X.shape[0], *self.output_shape)
-            return self.inner.decode(Z, lengths, offset, spread)[0]
-        correction = self.inner(Z, lengths)
-        return correction if offset is None else offset + spread * correction
+            return self._decode(X, lengths)[0]
+        Z, offset, spread = self._parts(X, lengths)
+        return self.head(self.inner(Z, lengths), offset, spread, self.calibration)
+
+    def point_forecast(self, X, lengths=None):
+        """The point forecast (the median or mean of a distribution), shaped as the targets."""
+        return self.head.point(self(X, lengths))
 
     def attention_weights(self, X, lengths=None):
         """The attention weights of the recurrent part (pooling or decoder)."""
-        Z, offset, spread = self._parts(X, lengths)
         if self.horizon is not None:
-            if spread is not None:
-                spread = spread.expand(X.shape[0], *self.output_shape)
-            return self.inner.decode(Z, lengths, offset, spread)[1]
+            return self._decode(X, lengths)[1]
+        Z, _, _ = self._parts(X, lengths)
         return self.inner.attention_weights(Z, lengths)
 
 
@@ -640,5 +779,50 @@ class PerStepCrossEntropyLoss(nn.CrossEntropyLoss):
         return super().forward(logits.reshape(-1, logits.shape[-1]), target.reshape(-1))
 
 
+class RegressionLoss(nn.Module):
+    """A regressor's loss, averaged over the targets that are not NaN (padded steps).
+
+    Parameters
+    ----------
+    kind : {"squared_error", "absolute_error", "huber", "quantile", "gaussian"}
+        ``"huber"`` is quadratic within 1 of the target (in the loss's units, the
+        linear part's residual spread or the scaled targets') and linear beyond;
+        ``"quantile"`` is the pinball loss averaged over ``quantiles``, for
+        predictions with a last axis of quantiles; ``"gaussian"`` the negative
+        log-likelihood of predictions whose last axis holds a mean and a
+        standard deviation (floored at 1e-4 so the loss stays finite).
+    quantiles : sequence of float, default=()
+    """
+
+    KINDS = ("squared_error", "absolute_error", "huber", "quantile", "gaussian")
+
+    def __init__(self, kind="squared_error", quantiles=()):
+        super().__init__()
+        if kind not in self.KINDS:
+            raise ValueError(f"kind must be one of {self.KINDS}, got {kind!r}.")
+        self.kind = kind
+        self.quantiles = tuple(float(q) for q in quantiles)
+        self.register_buffer("levels", torch.tensor(self.quantiles or (0.5,)))
+
+    def forward(self, prediction, target):
+        valid = ~torch.isnan(target)
+        target = torch.nan_to_num(target)
+        if self.kind == "quantile":
+            error = target.unsqueeze(-1) - prediction
+            loss = torch.maximum(self.levels * error, (self.levels - 1) * error).mean(dim=-1)
+        elif self.kind == "gaussian":
+            mean, std = prediction[..., 0], prediction[..., 1].clamp(min=1e-4)
+            loss = 0.5 * ((target - mean) / std) ** 2 + torch.log(std) + 0.5 * math.log(2 * math.pi)
+        elif self.kind == "absolute_error":
+            loss = (prediction - target).abs()
+        elif self.kind == "huber":
+            loss = nn.functional.huber_loss(prediction, target, reduction="none", delta=1.0)
+        else:
+            loss = (prediction - target) ** 2
+        return (loss * valid).sum() / valid.sum().clamp(min=1)
+
+
 # This package's losses by class name: the ones a saved model may name.
-LOSSES = {loss.__name__: loss for loss in (MaskedMSELoss, PerStepCrossEntropyLoss)}
+LOSSES = {
+    loss.__name__: loss for loss in (MaskedMSELoss, PerStepCrossEntropyLoss, RegressionLoss)
+}

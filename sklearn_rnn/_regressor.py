@@ -21,6 +21,8 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
         "decoder": [StrOptions({"rnn", "attention"}), None],
         "linear_skip": ["boolean"],
         "window_norm": [StrOptions({"auto", "window", "both"}), None],
+        "loss": [StrOptions({"squared_error", "absolute_error", "huber", "quantile", "gaussian"})],
+        "quantiles": ["array-like"],
         "scale_targets": ["boolean"],
     }
 
@@ -36,6 +38,8 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
         decoder=None,
         linear_skip=True,
         window_norm="auto",
+        loss="squared_error",
+        quantiles=(0.1, 0.5, 0.9),
         scale_inputs=True,
         scale_targets=True,
         max_epochs=200,
@@ -93,6 +97,8 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
         self.decoder = decoder
         self.linear_skip = linear_skip
         self.window_norm = window_norm
+        self.loss = loss
+        self.quantiles = quantiles
         self.scale_targets = scale_targets
 
     def _target_spec(self, y):
@@ -116,7 +122,17 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
         return self.window_norm
 
     def _forecasting(self):
-        return self.linear_skip or self._window_norm() is not None
+        distribution = self.loss in ("quantile", "gaussian")
+        return self.linear_skip or distribution or self._window_norm() is not None
+
+    def _trained_quantiles(self):
+        """``quantiles`` checked, sorted, with the median that ``predict`` returns."""
+        levels = np.asarray(self.quantiles, dtype=np.float64).ravel()
+        if levels.size == 0 or not np.all((levels > 0) & (levels < 1)):
+            raise ValueError(
+                f"quantiles must be levels strictly between 0 and 1, got {self.quantiles!r}."
+            )
+        return tuple(float(q) for q in np.unique(np.append(levels, 0.5)))
 
     def _network_class(self):
         from ._modules import ForecastNetwork, RecurrentNetwork, Seq2SeqNetwork
@@ -141,7 +157,10 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
             several = self.decoder is not None or params["n_outputs"] > 1
             window_norm = "window" if several else "both"
         lengths = getattr(sequences, "lengths", None)
+        distribution = {"quantile": "quantile", "gaussian": "gaussian"}.get(self.loss, "point")
         params.update(
+            distribution=distribution,
+            quantiles=self._trained_quantiles() if distribution == "quantile" else (),
             linear_skip=self.linear_skip,
             # The linear part reads the whole training window (ragged: the shortest).
             skip_window=int(lengths.min()) if lengths is not None else sequences.n_timesteps,
@@ -155,19 +174,21 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
         return self.linear_skip and n_samples >= 20
 
     def _training_callbacks(self, warm):
-        if not self.linear_skip or warm:
-            return [], []  # a warm start keeps the fitted linear part
-        from ._callbacks import LinearSkipFit, LinearSkipRefit
+        from ._callbacks import IntervalCalibration, LinearSkipFit, LinearSkipRefit
 
-        return [("linear_skip_fit", LinearSkipFit())], [("linear_skip_refit", LinearSkipRefit())]
+        before, after = [], []
+        if self.loss in ("quantile", "gaussian"):
+            after.append(("interval_calibration", IntervalCalibration()))
+        if self.linear_skip and not warm:  # a warm start keeps the fitted linear part
+            before.append(("linear_skip_fit", LinearSkipFit()))
+            after.append(("linear_skip_refit", LinearSkipRefit()))
+        return before, after
 
     def _has_attention(self):
         return super()._has_attention() or self.decoder == "attention"
 
     def _encode_targets(self, y, warm):
-        import torch
-
-        from ._modules import MaskedMSELoss
+        from ._modules import RegressionLoss
 
         previous = (
             {name: getattr(self, name) for name in ("n_outputs_", "target_mean_", "target_scale_")}
@@ -176,6 +197,10 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
         )
         values, fitted = numeric_targets(y, scale=self.scale_targets, previous=previous)
         n_outputs = fitted["n_outputs_"]
+        quantiles = self._trained_quantiles() if self.loss == "quantile" else ()
+        criterion_params = {"criterion__kind": self.loss, "criterion__quantiles": quantiles}
+        if quantiles:
+            fitted["quantiles_"] = np.asarray(quantiles)
         if self.decoder is not None:
             fitted["horizon_"] = y.shape[1]
             output_params = {
@@ -183,14 +208,44 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
                 "n_targets": n_outputs,
                 "attention": self.decoder == "attention",
             }
-            return TrainingTargets(values, output_params, torch.nn.MSELoss, {}, fitted)
-        if self.return_sequences:
-            # Padded steps of ragged sequences get NaN targets, which the loss skips.
-            output_params = {"output_size": n_outputs, "per_step": True}
-            return TrainingTargets(values, output_params, MaskedMSELoss, {}, fitted)
-        return TrainingTargets(values, {"output_size": n_outputs}, torch.nn.MSELoss, {}, fitted)
+        else:
+            output_params = {"output_size": n_outputs}
+            if self.return_sequences:
+                # Padded steps of ragged sequences get NaN targets, which the loss skips.
+                output_params["per_step"] = True
+        return TrainingTargets(values, output_params, RegressionLoss, criterion_params, fitted)
 
-    def predict(self, X):
+    def _distribution_kind(self):
+        from ._modules import DistributionHead
+
+        head = getattr(self.net_.module_, "head", None)
+        return (head.kind, head) if isinstance(head, DistributionHead) else ("point", None)
+
+    def _forecasts(self, X):
+        """Forecasts in the targets' units: points (..., n_outputs), or distribution
+        parameters (..., n_outputs, n_params), the outputs axis dropped for one
+        output; a list of such arrays for ragged sequences with per-step outputs."""
+        kind, _ = self._distribution_kind()
+        outputs = self._forward(X)
+        mean, scale = self.target_mean_, self.target_scale_
+
+        def unscaled(values):
+            if kind == "point":
+                values = values * scale + mean
+                return values[..., 0] if self.n_outputs_ == 1 else values
+            if kind == "quantile":
+                values = values * scale[:, np.newaxis] + mean[:, np.newaxis]
+            else:
+                values = np.stack(
+                    [values[..., 0] * scale + mean, values[..., 1] * scale], axis=-1
+                )
+            return values[..., 0, :] if self.n_outputs_ == 1 else values
+
+        if isinstance(outputs, list):
+            return [unscaled(values) for values in outputs]
+        return unscaled(outputs)
+
+    def predict(self, X, return_std=False):
         """Predict targets for sequences ``X``.
 
         Parameters
@@ -199,27 +254,137 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
                 (n_samples, n_timesteps), or a list of sequences of any lengths
             Sequences, laid out as in ``fit``; 3D input may have any number
             of time steps.
+        return_std : bool, default=False
+            Whether to also return the standard deviation of each prediction;
+            with ``loss="gaussian"`` only.
 
         Returns
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            Predicted targets, on the scale of the training targets. With
+            Predicted targets, on the scale of the training targets: the median
+            with ``loss="quantile"``, the mean with ``loss="gaussian"``. With
             ``return_sequences=True``: of shape (n_samples, n_timesteps) or
             (n_samples, n_timesteps, n_outputs), a list of arrays of shape
             (n_timesteps_i,) or (n_timesteps_i, n_outputs) for sequences of
             different lengths. With a ``decoder``: of shape (n_samples,
             horizon_) or (n_samples, horizon_, n_outputs).
+        y_std : ndarray or list of ndarrays, shaped as ``y_pred``
+            The standard deviations; only with ``return_std=True``.
         """
         check_is_fitted(self)
-        outputs = self._forward(X)
+        kind, head = self._distribution_kind()
+        if return_std and kind != "gaussian":
+            raise ValueError(
+                f"return_std=True needs a model fitted with loss='gaussian'; this one was "
+                f"fitted with loss={self._fitted_loss()!r}. Use predict_quantiles or "
+                "predict_interval for a quantile model."
+            )
+        forecasts = self._forecasts(X)
 
-        def unscaled(values):
-            values = values * self.target_scale_ + self.target_mean_
-            return values[..., 0] if self.n_outputs_ == 1 else values
+        def split(values):
+            if kind == "point":
+                return values, None
+            if kind == "quantile":
+                return values[..., head.center], None
+            return values[..., 0], values[..., 1]
 
-        if isinstance(outputs, list):
-            return [unscaled(values) for values in outputs]
-        return unscaled(outputs)
+        if isinstance(forecasts, list):
+            points, stds = zip(*(split(values) for values in forecasts)) if forecasts else ((), ())
+            points, stds = list(points), list(stds)
+        else:
+            points, stds = split(forecasts)
+        return (points, stds) if return_std else points
+
+    def _fitted_loss(self):
+        return self.net_.criterion_.kind if hasattr(self.net_.criterion_, "kind") else "squared_error"
+
+    def predict_quantiles(self, X, quantiles=None):
+        """Predict quantiles of the targets for sequences ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features) or \
+                (n_samples, n_timesteps), or a list of sequences of any lengths
+            Sequences, laid out as in ``fit``.
+        quantiles : sequence of float in (0, 1) or None, default=None
+            The levels. With ``loss="quantile"``, levels the model was trained
+            on (``quantiles_``; None: all of them). With ``loss="gaussian"``,
+            any levels (None: the ``quantiles`` parameter), from the predicted
+            normal distribution.
+
+        Returns
+        -------
+        y_quantiles : ndarray of shape (n_samples, n_quantiles) or \
+                (n_samples, n_outputs, n_quantiles)
+            Increasing along the last axis, the quantile axis; with
+            ``return_sequences`` or a ``decoder`` the predictions' shape (see
+            ``predict``) with that axis added, a list of arrays for sequences of
+            different lengths.
+        """
+        check_is_fitted(self)
+        kind, head = self._distribution_kind()
+        if kind == "point":
+            raise ValueError(
+                f"predict_quantiles needs a model fitted with loss='quantile' or "
+                f"loss='gaussian'; this one was fitted with loss={self._fitted_loss()!r}."
+            )
+        if quantiles is None:
+            levels = np.asarray(head.quantiles if kind == "quantile" else self.quantiles, float)
+        else:
+            levels = np.asarray(quantiles, dtype=np.float64).ravel()
+        if levels.size == 0 or not np.all((levels > 0) & (levels < 1)):
+            raise ValueError(f"quantiles must be levels strictly between 0 and 1, got {quantiles!r}.")
+        forecasts = self._forecasts(X)
+        if kind == "quantile":
+            trained = np.asarray(head.quantiles)
+            matches = np.isclose(levels[:, np.newaxis], trained[np.newaxis, :])
+            missing = levels[~matches.any(axis=1)]
+            if missing.size:
+                raise ValueError(
+                    f"The model was trained for the quantiles {trained.tolist()}, not "
+                    f"{missing.tolist()}. Refit with loss='quantile' and quantiles that "
+                    "include them, or use loss='gaussian' for any level."
+                )
+            index = matches.argmax(axis=1)
+
+            def pick(values):
+                return values[..., index]
+        else:
+            from scipy.stats import norm
+
+            z = norm.ppf(levels)
+
+            def pick(values):
+                return values[..., :1] + values[..., 1:] * z
+
+        if isinstance(forecasts, list):
+            return [pick(values) for values in forecasts]
+        return pick(forecasts)
+
+    def predict_interval(self, X, coverage=0.9):
+        """Predict a central interval of the targets for sequences ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features) or \
+                (n_samples, n_timesteps), or a list of sequences of any lengths
+            Sequences, laid out as in ``fit``.
+        coverage : float in (0, 1), default=0.9
+            Share of outcomes the interval should hold: its bounds are the
+            quantiles ``(1 - coverage) / 2`` and ``(1 + coverage) / 2``, which a
+            ``loss="quantile"`` model must have been trained on.
+
+        Returns
+        -------
+        y_interval : ndarray of shape (n_samples, 2) or (n_samples, n_outputs, 2)
+            Lower and upper bounds on the last axis; with ``return_sequences``
+            or a ``decoder`` the predictions' shape (see ``predict``) with that
+            axis added, a list of arrays for sequences of different lengths.
+        """
+        if not 0 < coverage < 1:
+            raise ValueError(f"coverage must be strictly between 0 and 1, got {coverage!r}.")
+        # Rounded, so that 0.05 is asked for rather than 0.04999999999999999.
+        return self.predict_quantiles(X, [round((1 - coverage) / 2, 12), round((1 + coverage) / 2, 12)])
 
     def score(self, X, y, sample_weight=None):
         """Coefficient of determination R^2 of ``predict(X)`` against ``y``.
@@ -277,6 +442,8 @@ class LSTMRegressor(_RecurrentRegressor):
     %(decoder)s
     %(linear_skip)s
     %(window_norm)s
+    %(loss)s
+    %(quantiles)s
     %(scale_inputs)s
     %(scale_targets)s
     %(training_parameters)s
@@ -286,6 +453,7 @@ class LSTMRegressor(_RecurrentRegressor):
     ----------
     %(n_outputs_)s
     %(horizon_)s
+    %(quantiles_)s
     %(target_mean_)s
     %(common_attributes)s
 
@@ -325,6 +493,8 @@ class GRURegressor(_RecurrentRegressor):
     %(decoder)s
     %(linear_skip)s
     %(window_norm)s
+    %(loss)s
+    %(quantiles)s
     %(scale_inputs)s
     %(scale_targets)s
     %(training_parameters)s
@@ -334,6 +504,7 @@ class GRURegressor(_RecurrentRegressor):
     ----------
     %(n_outputs_)s
     %(horizon_)s
+    %(quantiles_)s
     %(target_mean_)s
     %(common_attributes)s
 
@@ -373,6 +544,8 @@ class RNNRegressor(_RecurrentRegressor):
     %(decoder)s
     %(linear_skip)s
     %(window_norm)s
+    %(loss)s
+    %(quantiles)s
     %(scale_inputs)s
     %(scale_targets)s
     %(training_parameters)s
@@ -382,6 +555,7 @@ class RNNRegressor(_RecurrentRegressor):
     ----------
     %(n_outputs_)s
     %(horizon_)s
+    %(quantiles_)s
     %(target_mean_)s
     %(common_attributes)s
 
@@ -421,6 +595,8 @@ class RNNRegressor(_RecurrentRegressor):
         decoder=None,
         linear_skip=True,
         window_norm="auto",
+        loss="squared_error",
+        quantiles=(0.1, 0.5, 0.9),
         scale_inputs=True,
         scale_targets=True,
         max_epochs=200,
@@ -455,6 +631,8 @@ class RNNRegressor(_RecurrentRegressor):
             decoder=decoder,
             linear_skip=linear_skip,
             window_norm=window_norm,
+            loss=loss,
+            quantiles=quantiles,
             scale_inputs=scale_inputs,
             scale_targets=scale_targets,
             max_epochs=max_epochs,

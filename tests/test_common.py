@@ -50,8 +50,16 @@ def test_all_public_estimators_are_found():
     }
 
 
+def distribution_regressors():
+    """The regressors' distributional losses, which change the network's outputs."""
+    return [
+        sklearn_rnn.LSTMRegressor(loss="quantile"),
+        sklearn_rnn.GRURegressor(loss="gaussian"),
+    ]
+
+
 @parametrize_with_checks(
-    [cls() for cls in public_estimators()],
+    [cls() for cls in public_estimators()] + distribution_regressors(),
     expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS.get(type(est).__name__, {}),
 )
 def test_sklearn_compatible_estimator(estimator, check):
