@@ -36,6 +36,23 @@ from ._data import (
 _TORCH_LOSSES = ("MSELoss", "CrossEntropyLoss")
 # The constraint of the Elman cell's ``nonlinearity``, for the estimators that have one.
 NONLINEARITY = [StrOptions({"tanh", "relu"})]
+# The constraint of ``patch_size``, for the estimators that have one.
+PATCH_SIZE = [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})]
+# patch_size="auto" leaves the recurrent layers at most this many steps: measured in
+# benchmarks/quality.py (GunPoint, BasicMotions), where 25-30 steps trained reliably.
+AUTO_PATCH_STEPS = 32
+
+
+def resolved_patch_size(patch_size, sequences, per_step):
+    """``patch_size`` as an int for validated ``sequences``; an error if it cannot apply."""
+    if patch_size == "auto":
+        return 1 if per_step else max(1, -(-sequences.longest // AUTO_PATCH_STEPS))
+    if patch_size > 1 and per_step:
+        raise ValueError(
+            f"patch_size={patch_size} merges time steps, but return_sequences=True "
+            "predicts at every step; set patch_size=1 (or 'auto')."
+        )
+    return patch_size
 
 
 def _plain_number(value):

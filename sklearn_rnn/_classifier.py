@@ -6,7 +6,7 @@ from sklearn.base import ClassifierMixin
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import NONLINEARITY, BaseRecurrentEstimator
+from ._base import NONLINEARITY, PATCH_SIZE, BaseRecurrentEstimator, resolved_patch_size
 from ._data import TargetSpec
 from ._docs import fill_doc
 from ._targets import TrainingTargets, class_targets, flatten_steps
@@ -18,6 +18,7 @@ class _RecurrentClassifier(ClassifierMixin, BaseRecurrentEstimator):
 
     _parameter_constraints: dict = {
         **BaseRecurrentEstimator._parameter_constraints,
+        "patch_size": PATCH_SIZE,
         "return_sequences": ["boolean"],
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
@@ -31,6 +32,7 @@ class _RecurrentClassifier(ClassifierMixin, BaseRecurrentEstimator):
         bidirectional=False,
         dropout=0.0,
         pooling="last",
+        patch_size="auto",
         return_sequences=False,
         scale_inputs=True,
         class_weight=None,
@@ -85,6 +87,7 @@ class _RecurrentClassifier(ClassifierMixin, BaseRecurrentEstimator):
             checkpoint_every=checkpoint_every,
             accelerator=accelerator,
         )
+        self.patch_size = patch_size
         self.return_sequences = return_sequences
         self.class_weight = class_weight
 
@@ -97,6 +100,14 @@ class _RecurrentClassifier(ClassifierMixin, BaseRecurrentEstimator):
         from ._modules import RecurrentNetwork
 
         return RecurrentNetwork
+
+    def _network_params(self, sequences, targets):
+        params = super()._network_params(sequences, targets)
+        self.patch_size_ = resolved_patch_size(
+            self.patch_size, sequences, params.get("per_step", False)
+        )
+        params["patch_size"] = self.patch_size_
+        return params
 
     def _encode_targets(self, y, warm):
         import torch
@@ -205,6 +216,7 @@ class LSTMClassifier(_RecurrentClassifier):
     Parameters
     ----------
     %(network_parameters)s
+    %(patch_size)s
     %(return_sequences)s
     %(scale_inputs)s
     %(class_weight)s
@@ -214,6 +226,7 @@ class LSTMClassifier(_RecurrentClassifier):
     Attributes
     ----------
     %(classes_)s
+    %(patch_size_)s
     %(common_attributes)s
 
     See Also
@@ -249,6 +262,7 @@ class GRUClassifier(_RecurrentClassifier):
     Parameters
     ----------
     %(network_parameters)s
+    %(patch_size)s
     %(return_sequences)s
     %(scale_inputs)s
     %(class_weight)s
@@ -258,6 +272,7 @@ class GRUClassifier(_RecurrentClassifier):
     Attributes
     ----------
     %(classes_)s
+    %(patch_size_)s
     %(common_attributes)s
 
     See Also
@@ -294,6 +309,7 @@ class RNNClassifier(_RecurrentClassifier):
     ----------
     %(nonlinearity)s
     %(network_parameters)s
+    %(patch_size)s
     %(return_sequences)s
     %(scale_inputs)s
     %(class_weight)s
@@ -303,6 +319,7 @@ class RNNClassifier(_RecurrentClassifier):
     Attributes
     ----------
     %(classes_)s
+    %(patch_size_)s
     %(common_attributes)s
 
     See Also
@@ -339,6 +356,7 @@ class RNNClassifier(_RecurrentClassifier):
         bidirectional=False,
         dropout=0.0,
         pooling="last",
+        patch_size="auto",
         return_sequences=False,
         scale_inputs=True,
         class_weight=None,
@@ -370,6 +388,7 @@ class RNNClassifier(_RecurrentClassifier):
             bidirectional=bidirectional,
             dropout=dropout,
             pooling=pooling,
+            patch_size=patch_size,
             return_sequences=return_sequences,
             scale_inputs=scale_inputs,
             class_weight=class_weight,

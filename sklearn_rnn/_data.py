@@ -68,6 +68,10 @@ class DenseSequences:
         return self.values.shape[1]
 
     @property
+    def longest(self):
+        return self.n_timesteps
+
+    @property
     def n_features(self):
         return self.values.shape[2]
 
@@ -114,6 +118,10 @@ class SeriesWindows:
         return self.windows.shape[1]
 
     @property
+    def longest(self):
+        return self.n_timesteps
+
+    @property
     def n_features(self):
         return self.windows.shape[2]
 
@@ -149,6 +157,10 @@ class RaggedSequences:
 
     def __len__(self):
         return len(self.lengths)
+
+    @property
+    def longest(self):
+        return int(self.lengths.max())
 
     @property
     def n_features(self):

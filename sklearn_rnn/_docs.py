@@ -32,6 +32,18 @@ pooling : {"last", "mean", "max", "attention"}, default="last"
     state at the end joined with the backward state at the start), the mean or
     maximum over time steps, or an additive attention-weighted sum (read the
     weights with ``attention_weights``).""",
+    "patch_size": """\
+patch_size : int or "auto", default="auto"
+    Time steps merged into one before the recurrent layers: each run of
+    ``patch_size`` steps (from the first) is mapped linearly to one step of
+    ``hidden_size`` features (a convolution with that kernel and stride, the
+    patch embedding of PatchTST and the convolutional front end of LSTM-FCN),
+    so the recurrent layers read ``ceil(n_timesteps / patch_size)`` steps.
+    Long sequences train faster and more reliably that way. ``"auto"`` picks
+    the smallest size that leaves the longest training sequence at most 32
+    steps (1, no merging, for sequences of up to 32 steps and with
+    ``return_sequences=True``); 1 reads every step as it is. With patches,
+    ``attention_weights`` shares each patch's weight equally among its steps.""",
     "return_sequences": """\
 return_sequences : bool, default=False
     Many-to-many: predict at every time step (sequence labelling for
@@ -202,6 +214,9 @@ accelerator : accelerate.Accelerator or None, default=None
 }
 
 ATTRIBUTES = {
+    "patch_size_": """\
+patch_size_ : int
+    The ``patch_size`` used (``"auto"`` resolved).""",
     "classes_": """\
 classes_ : ndarray of shape (n_classes,)
     The class labels, sorted; ``predict`` returns values from this array.""",

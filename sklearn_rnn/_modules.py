@@ -106,6 +106,12 @@ class RecurrentNetwork(nn.Module):
     per_step : bool, default=False
         Many-to-many: apply the head to the hidden state of every time step,
         giving outputs of shape (batch, time, output_size); no pooling.
+    patch_size : int, default=1
+        With more than 1, ``encode`` first merges each run of ``patch_size``
+        time steps (from the first) into one step of ``hidden_size`` features by
+        a linear map (a convolution with kernel and stride ``patch_size``), so
+        the recurrent layers read ``ceil(time / patch_size)`` steps. Not with
+        ``per_step``.
     """
 
     def __init__(
@@ -120,13 +126,22 @@ class RecurrentNetwork(nn.Module):
         nonlinearity="tanh",
         pooling="last",
         per_step=False,
+        patch_size=1,
     ):
         super().__init__()
         _check_cell(cell)
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}.")
+        if patch_size > 1 and per_step:
+            raise ValueError("patch_size > 1 merges time steps, so it excludes per_step outputs.")
+        self.patch_size = patch_size
+        self.patch = (
+            nn.Conv1d(input_size, hidden_size, patch_size, stride=patch_size)
+            if patch_size > 1
+            else None
+        )
         rnn_kwargs = dict(
-            input_size=input_size,
+            input_size=hidden_size if self.patch is not None else input_size,
             hidden_size=hidden_size,
             num_layers=num_layers,
             bidirectional=bidirectional,
@@ -237,19 +252,52 @@ class RecurrentNetwork(nn.Module):
             pooled, weights = self.attention(outputs, mask)
         return pooled, weights
 
+    def patches(self, X, lengths=None):
+        """``X`` (batch, time, input_size) with every ``patch_size`` steps merged
+        into one, and the sequences' lengths in patches; unchanged without patching.
+
+        A sequence's last patch may be partly padding (zeros, for any batch), so a
+        sequence's patches never depend on what else is in its batch.
+        """
+        if self.patch is None:
+            return X, lengths
+        missing = -X.shape[1] % self.patch_size
+        if missing:
+            X = nn.functional.pad(X, (0, 0, 0, missing))
+        X = self.patch(X.transpose(1, 2)).transpose(1, 2)
+        if lengths is not None:
+            lengths = torch.div(lengths + self.patch_size - 1, self.patch_size, rounding_mode="floor")
+        return X, lengths
+
     def encode(self, X, lengths=None):
         """Encode ``X`` of shape (batch, time, input_size) into (batch, n_features_out).
 
         ``lengths`` (batch,), when given, are the true lengths of zero-padded
         sequences; padding changes no result. Returns the pooled vector and the
-        attention weights (or None).
+        attention weights (or None), over patches when ``patch_size > 1``.
         """
+        X, lengths = self.patches(X, lengths)
         outputs, mask = self.step_outputs(X, lengths)
         return self.pool(outputs, lengths, mask)
 
     def attention_weights(self, X, lengths=None):
-        """Attention pooling's weights, shape (batch, time); with ``pooling="attention"``."""
-        return self.encode(X, lengths)[1]
+        """Attention pooling's weights, shape (batch, time); with ``pooling="attention"``.
+
+        With patches, each patch's weight is shared equally among its real steps,
+        so the weights still sum to 1 over each sequence's time steps.
+        """
+        weights = self.encode(X, lengths)[1]
+        if self.patch is None:
+            return weights
+        size, n_steps = self.patch_size, X.shape[1]
+        steps = torch.arange(n_steps, device=weights.device)
+        ends = torch.full((X.shape[0], 1), n_steps, device=weights.device)
+        if lengths is not None:
+            ends = lengths.to(weights.device).view(-1, 1)
+        # Real steps in each step's patch: the patch size, fewer in a last, partial one.
+        start = (steps - steps % size).unsqueeze(0)
+        shared = (ends - start).clamp(min=1, max=size)
+        return weights.repeat_interleave(size, dim=1)[:, :n_steps] / shared * (steps < ends)
 
     def forward(self, X, lengths=None):
         if self.per_step:

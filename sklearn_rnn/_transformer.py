@@ -8,7 +8,7 @@ from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import NONLINEARITY, BaseRecurrentEstimator
+from ._base import NONLINEARITY, PATCH_SIZE, BaseRecurrentEstimator, resolved_patch_size
 from ._data import TargetSpec, is_long_frame, validate_predict_data
 from ._docs import fill_doc
 from ._targets import TrainingTargets, class_targets, numeric_targets
@@ -36,6 +36,7 @@ class RNNSequenceTransformer(
     nonlinearity : {"tanh", "relu"}, default="tanh"
         Activation of the Elman cell; used only with ``cell="rnn"``.
     %(network_parameters)s
+    %(patch_size)s
     %(scale_inputs)s
     scale_targets : bool, default=True
         Whether to standardise numeric targets ``y`` for training.
@@ -51,6 +52,7 @@ class RNNSequenceTransformer(
         The class labels, when trained for classification.
     n_outputs_ : int
         Number of numeric targets, when trained for regression.
+    %(patch_size_)s
     %(common_attributes)s
 
     See Also
@@ -81,6 +83,7 @@ class RNNSequenceTransformer(
         "cell": [StrOptions({"rnn", "lstm", "gru"})],
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "nonlinearity": NONLINEARITY,
+        "patch_size": PATCH_SIZE,
         "scale_targets": ["boolean"],
     }
 
@@ -95,6 +98,7 @@ class RNNSequenceTransformer(
         bidirectional=False,
         dropout=0.0,
         pooling="last",
+        patch_size="auto",
         scale_inputs=True,
         scale_targets=True,
         max_epochs=200,
@@ -151,6 +155,7 @@ class RNNSequenceTransformer(
         self.cell = cell
         self.n_components = n_components
         self.nonlinearity = nonlinearity
+        self.patch_size = patch_size
         self.scale_targets = scale_targets
 
     @property
@@ -175,6 +180,14 @@ class RNNSequenceTransformer(
         from ._modules import SequenceEmbeddingNetwork
 
         return SequenceEmbeddingNetwork
+
+    def _network_params(self, sequences, targets):
+        params = super()._network_params(sequences, targets)
+        self.patch_size_ = resolved_patch_size(
+            self.patch_size, sequences, params.get("per_step", False)
+        )
+        params["patch_size"] = self.patch_size_
+        return params
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
