@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,3 +100,29 @@ def test_attention_example_finds_the_spike():
     _, accuracy, weights, on_spike = example.fit_and_read()
     assert accuracy > 0.95
     assert on_spike > 5 / weights.shape[1]  # far above uniform attention
+
+
+def test_calibration_benchmark_runs_in_fast_mode():
+    pytest.importorskip("sktime")
+    pytest.importorskip("mapie")
+    out = run_script(ROOT / "benchmarks" / "calibration.py", "--fast")
+    for row in (
+        "| lynx | QuantileRegressor, same lags |",
+        "| lynx | LSTMRegressor(loss='quantile') |",
+        "| lynx | LSTMRegressor(loss='gaussian') |",
+        "| lynx | MAPIE split conformal, LSTMRegressor() |",
+    ):
+        assert row in out
+    # The network's quantiles never cross, by construction.
+    quantile_row = next(line for line in out.splitlines() if "loss='quantile'" in line and "| lynx" in line)
+    assert quantile_row.split("|")[-3].strip() == "0%"
+
+
+def test_forecast_intervals_example_gives_increasing_quantiles():
+    example = load_example("forecast_intervals")
+    dates, passengers = example.load_series()
+    held_out, fan, _ = example.horizon_fan(passengers)
+    assert fan.shape == (24, len(example.LEVELS)) and held_out.shape == (24,)
+    assert (np.diff(fan, axis=1) >= 0).all()
+    truth, mean, std = example.one_step_gaussian(passengers)
+    assert mean.shape == std.shape == truth.shape and (std > 0).all()
