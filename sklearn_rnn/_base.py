@@ -72,8 +72,9 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
     - ``_cell``: ``"rnn"``, ``"lstm"`` or ``"gru"``;
     - ``_target_spec(y)``: the ``TargetSpec`` of ``y`` (its layout and kind);
     - ``_network_class()``: the torch module, chosen by hyperparameters alone;
-    - ``_encode_targets(y, warm)``: a ``TrainingTargets`` (targets as the loss
-      sees them, the network's output parameters, the loss, fitted attributes);
+    - ``_encode_targets(y, warm, classes)``: a ``TrainingTargets`` (targets as
+      the loss sees them, the network's output parameters, the loss, fitted
+      attributes);
     - optionally ``_encoder_params()`` (Elman cells add their nonlinearity),
       ``_network_params(sequences, targets)`` (parameters that depend on the
       inputs), ``_early_stopping_by_default(n_samples)`` (what
@@ -196,11 +197,12 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
         """The torch module class, chosen by the hyperparameters alone."""
 
     @abstractmethod
-    def _encode_targets(self, y, warm):
+    def _encode_targets(self, y, warm, classes=None):
         """Validated ``y`` as a ``TrainingTargets``.
 
         With ``warm``, the fitted attributes of the previous fit are kept (and
-        ``y`` must agree with them).
+        ``y`` must agree with them). ``classes``, the labels a classifier's first
+        ``partial_fit`` declares, or None.
         """
 
     def _encoder_params(self):
@@ -264,29 +266,37 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
         """
         return self._fit_or_restore(X, y)
 
-    def _fit_or_restore(self, X, y):
+    def _fit_or_restore(self, X, y, partial=False, classes=None):
         # A fit that fails leaves the estimator as it was: a rejected warm start
         # or refit must not break a model that was fitted before.
         state = dict(self.__dict__)
         try:
-            return self._fit(X, y)
+            return self._fit(X, y, partial, classes)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(state)
             raise
 
-    def _fit(self, X, y):
+    def _partial_fit_once(self, X, y, classes=None):
+        """One epoch on ``X, y``: ``partial_fit``'s work for every estimator."""
+        return self._fit_or_restore(X, y, partial=True, classes=classes)
+
+    def _fit(self, X, y, partial=False, classes=None):
+        """Train on ``X, y``: a whole fit, or with ``partial`` one epoch, which
+        continues the fitted net (its optimizer state included) after the first."""
         from ._batches import make_dataset, place_on_device
         from ._net import build_net, seeded_torch_rng, training_device
 
-        warm = self.warm_start and hasattr(self, "net_")
+        fitted = hasattr(self, "net_")
+        warm = fitted and (partial or self.warm_start)
+        continuing = fitted and partial
         if not warm:
             # Nothing learnt by an earlier fit (with other targets, say) may linger.
             for name in [n for n in vars(self) if n.endswith("_") and not n.startswith("_")]:
                 delattr(self, name)
         previous_input_size = getattr(self, "input_size_", None)
         spec = self._target_spec(y)
-        sequences, y = validate_fit_data(self, X, y, targets=spec)
+        sequences, y = validate_fit_data(self, X, y, targets=spec, reset=not continuing)
         if warm and previous_input_size != self.input_size_:
             raise ValueError(
                 f"warm_start=True continues training the fitted network, which takes "
@@ -294,8 +304,8 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
                 f"{self.input_size_}. Set warm_start=False to train a new network."
             )
         settings = self.get_params(deep=False)
-        device = training_device(settings)
-        if self.dropout > 0 and self.num_layers == 1:
+        device = self.device_ if continuing else training_device(settings)
+        if self.dropout > 0 and self.num_layers == 1 and not continuing:
             warnings.warn(
                 f"dropout={self.dropout} has no effect with num_layers=1: dropout is "
                 "applied between stacked recurrent layers.",
@@ -305,7 +315,7 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
             self.input_mean_, self.input_scale_ = standardisation(
                 *sequences.timestep_rows(), enabled=self.scale_inputs, name="X"
             )
-        targets = self._encode_targets(y, warm)
+        targets = self._encode_targets(y, warm, classes)
         for name, value in targets.fitted.items():
             setattr(self, name, value)
         dataset = make_dataset(
@@ -313,9 +323,12 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
         )
         if self.accelerator is None:
             dataset = place_on_device(dataset, device)
+        if continuing:
+            self._train_one_more_epoch(dataset)
+            return self
         seed = seed_from_random_state(self.random_state)
         checkpoint = resumed = None
-        if self.checkpoint_dir is not None:
+        if self.checkpoint_dir is not None and not partial:
             from ._checkpoint import fit_fingerprint, read_checkpoint
 
             fingerprint = fit_fingerprint(self, sequences.fingerprint_data(), y)
@@ -323,7 +336,8 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
             if resumed is not None:
                 seed = resumed["seed"]
             checkpoint = (fingerprint, resumed)
-        early_stopping = self._uses_early_stopping(len(sequences))
+        # partial_fit trains on all it is given: no validation split, no schedule.
+        early_stopping = not partial and self._uses_early_stopping(len(sequences))
         net = build_net(
             settings,
             module=self._network_class(),
@@ -344,7 +358,7 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
         if warm:
             self._load_warm_start_weights(net)
         if resumed is None:
-            net.partial_fit(dataset)
+            net.partial_fit(dataset, epochs=1 if partial else None)
         else:
             from ._checkpoint import restore_checkpoint
 
@@ -352,8 +366,25 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
             net.partial_fit(dataset, epochs=max(self.max_epochs - len(net.history), 0))
         self.net_ = net
         self.device_ = device
-        self._record_history(early_stopping)
+        self._record_history(early_stopping, warn=not partial)
         return self
+
+    def _train_one_more_epoch(self, dataset):
+        """One more epoch of the fitted net on all of ``dataset``, at the current
+        learning rate: without a validation split, the schedule, checkpoints or the
+        estimator's own callbacks, which act once per fit (the linear part's
+        ridge, the intervals' calibration)."""
+        before, after = self._training_callbacks(False)
+        once = {name for name, _ in before + after} | {"plateau_schedule", "checkpoint"}
+        net = self.net_
+        callbacks, train_split = net.callbacks_, net.train_split
+        net.callbacks_ = [(name, cb) for name, cb in callbacks if name not in once]
+        net.train_split = None
+        try:
+            net.partial_fit(dataset, epochs=1)
+        finally:
+            net.callbacks_, net.train_split = callbacks, train_split
+        self._record_history(False, warn=False)
 
     def _load_warm_start_weights(self, net):
         old = self.net_.get_params_for("module")
@@ -367,7 +398,7 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
             )
         net.module_.load_state_dict(self.net_.module_.state_dict())
 
-    def _record_history(self, early_stopping):
+    def _record_history(self, early_stopping, warn=True):
         history = self.net_.history
         if history and "train_loss" not in history[-1]:
             history.pop()  # an epoch cut short (skorch ends training on Ctrl-C)
@@ -376,7 +407,7 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
         self.validation_loss_curve_ = (
             [float(loss) for loss in history[:, "valid_loss"]] if early_stopping else None
         )
-        if not dict(self.net_.callbacks_)["plateau_schedule"].stopped_:
+        if warn and not dict(self.net_.callbacks_)["plateau_schedule"].stopped_:
             warnings.warn(
                 f"Maximum number of epochs ({self.max_epochs}) reached and the training "
                 "loss has not converged yet. Raise max_epochs or lr.",

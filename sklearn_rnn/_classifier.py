@@ -2,7 +2,7 @@
 
 import numpy as np
 from scipy.special import softmax
-from sklearn.base import ClassifierMixin
+from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
@@ -109,7 +109,57 @@ class _RecurrentClassifier(ClassifierMixin, BaseRecurrentEstimator):
         params["patch_size"] = self.patch_size_
         return params
 
-    def _encode_targets(self, y, warm):
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None):
+        """Train the network for one epoch on sequences ``X`` and labels ``y``.
+
+        Each call is one pass over the sequences it is given, at the current
+        learning rate, without a validation split, schedule or checkpoint
+        (scikit-learn's ``MLPRegressor.partial_fit`` habit). The first call (on
+        an unfitted estimator) builds the network and fixes the input
+        scaling from its data; later calls continue that network and its
+        optimizer state, and ``partial_fit`` after ``fit`` continues the fitted
+        network. For Optuna's pruning, dask-ml's ``Incremental`` and streams.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features) or \
+                (n_samples, n_timesteps), or a list of sequences of any lengths
+            Training sequences, laid out as in ``fit``.
+        y : array-like of shape (n_samples,)
+            Class labels (a label per time step with ``return_sequences=True``),
+            each one of ``classes``.
+        classes : array-like of shape (n_classes,), default=None
+            Every label ``y`` may hold in any call. Required on the first call
+            (a batch need not hold every class); later calls may omit it.
+
+        Returns
+        -------
+        self : object
+            The classifier, trained for one more epoch.
+        """
+        first = not hasattr(self, "net_")
+        if isinstance(self.class_weight, str):
+            raise ValueError(
+                f"class_weight={self.class_weight!r} weighs the classes by their "
+                "frequencies in y, which partial_fit sees one batch at a time; pass the "
+                "weights as a dict {label: weight}."
+            )
+        if classes is not None:
+            classes = np.unique(np.asarray(classes))
+            if not first and not np.array_equal(classes, self.classes_):
+                raise ValueError(
+                    f"classes={classes.tolist()!r} differs from the classes of the first "
+                    f"call to partial_fit (or of fit): {self.classes_.tolist()!r}."
+                )
+        elif first:
+            raise ValueError(
+                "classes must be given on the first call to partial_fit: every label y "
+                "may hold in any call, since one batch need not hold every class."
+            )
+        return self._partial_fit_once(X, y, classes if first else None)
+
+    def _encode_targets(self, y, warm, classes=None):
         import torch
 
         from ._modules import PerStepCrossEntropyLoss
@@ -118,7 +168,7 @@ class _RecurrentClassifier(ClassifierMixin, BaseRecurrentEstimator):
             y,
             estimator_name=type(self).__name__,
             class_weight=self.class_weight,
-            previous_classes=self.classes_ if warm else None,
+            previous_classes=self.classes_ if warm else classes,
         )
         criterion_params = {} if weights is None else {"criterion__weight": weights}
         output_params = {"output_size": len(classes)}

@@ -229,7 +229,7 @@ def _with_channel_names(validate):
     @functools.wraps(validate)
     def wrapper(estimator, X, *args, **kwargs):
         X, names = _unnested(X)
-        reset = validate.__name__ == "validate_fit_data"
+        reset = validate.__name__ == "validate_fit_data" and kwargs.get("reset", True)
         fitted_names = None if reset else getattr(estimator, "feature_names_in_", None)
         if not reset and names is not None and fitted_names is not None:
             if not np.array_equal(names, fitted_names):
@@ -448,23 +448,38 @@ def _check_sequence_shape(X):
         )
 
 
-def _validate_inputs(estimator, X, ndim):
-    """Validate ``X`` alone for fit (its targets are checked on their own)."""
-    if _is_sequence_table(X):
-        sequences = validate_ragged(estimator, X, reset=True)
-        estimator.input_ndim_ = 3
-        estimator.input_size_ = sequences.n_features
-        return sequences
-    if ndim == 3:
-        X = check_array(X, allow_nd=True, dtype=FLOAT_DTYPES, estimator=estimator, input_name="X")
-        _check_sequence_shape(X)
+def _record_layout(estimator, ndim, n_features, reset):
+    """Record the input layout (``reset``), or check ``n_features`` per step against it."""
+    if reset:
+        estimator.input_ndim_ = ndim
+        estimator.input_size_ = n_features
+    elif n_features != estimator.input_size_:
+        raise ValueError(
+            f"X has {n_features} features per time step, but {type(estimator).__name__} "
+            f"is expecting {estimator.input_size_} features per time step as input."
+        )
+
+
+def _reset_3d_features(estimator, X, reset):
+    _check_sequence_shape(X)
+    if reset:
         estimator.n_features_in_ = X.shape[2]
         if hasattr(estimator, "feature_names_in_"):
             del estimator.feature_names_in_
+
+
+def _validate_inputs(estimator, X, ndim, reset):
+    """Validate ``X`` alone for fit (its targets are checked on their own)."""
+    if _is_sequence_table(X):
+        sequences = validate_ragged(estimator, X, reset=reset)
+        _record_layout(estimator, 3, sequences.n_features, reset)
+        return sequences
+    if ndim == 3:
+        X = check_array(X, allow_nd=True, dtype=FLOAT_DTYPES, estimator=estimator, input_name="X")
+        _reset_3d_features(estimator, X, reset)
     else:
-        X = validate_data(estimator, X, dtype=FLOAT_DTYPES)[:, :, np.newaxis]
-    estimator.input_ndim_ = ndim
-    estimator.input_size_ = X.shape[2]
+        X = validate_data(estimator, X, reset=reset, dtype=FLOAT_DTYPES)[:, :, np.newaxis]
+    _record_layout(estimator, ndim, X.shape[2], reset)
     return as_sequences(X)
 
 
@@ -565,11 +580,13 @@ def validate_horizon_targets(X, y, *, owner):
 
 @_with_channel_names
 @_naming_non_numbers
-def validate_fit_data(estimator, X, y, *, targets):
+def validate_fit_data(estimator, X, y, *, targets, reset=True):
     """Validate training data and record the input layout on ``estimator``.
 
     Sets ``n_features_in_`` (and ``feature_names_in_`` for DataFrames) the way
-    scikit-learn does, plus ``input_ndim_`` and ``input_size_``.
+    scikit-learn does, plus ``input_ndim_`` and ``input_size_``; with
+    ``reset=False`` (``partial_fit`` after its first call) checks ``X``
+    against them instead.
 
     Parameters
     ----------
@@ -590,7 +607,7 @@ def validate_fit_data(estimator, X, y, *, targets):
     ndim = _input_ndim(X)
     _check_ndim(X, ndim)
     if targets.layout != "sample":
-        sequences = _validate_inputs(estimator, X, ndim)
+        sequences = _validate_inputs(estimator, X, ndim, reset)
         if targets.layout == "step":
             y = validate_step_targets(sequences, y, y_numeric=targets.numeric, owner=targets.owner)
         elif targets.layout == "horizon":
@@ -602,26 +619,21 @@ def validate_fit_data(estimator, X, y, *, targets):
         multi_output=targets.multi_output, y_numeric=targets.numeric, estimator=estimator
     )
     if _is_sequence_table(X):
-        sequences = validate_ragged(estimator, X, reset=True)
+        sequences = validate_ragged(estimator, X, reset=reset)
         # y gets scikit-learn's own checks and messages against one row per sequence.
         y = check_X_y(np.empty((len(sequences), 1)), y, **common)[1]
-        estimator.input_ndim_ = 3
-        estimator.input_size_ = sequences.n_features
+        _record_layout(estimator, 3, sequences.n_features, reset)
         return sequences, y
     if ndim == 3:
         X, y = check_X_y(X, y, allow_nd=True, dtype=FLOAT_DTYPES, **common)
-        _check_sequence_shape(X)
-        estimator.n_features_in_ = X.shape[2]
-        if hasattr(estimator, "feature_names_in_"):
-            del estimator.feature_names_in_
+        _reset_3d_features(estimator, X, reset)
     else:
         # 2D data: its columns are the time steps of univariate sequences, and
         # scikit-learn's column count and name checks apply to them unchanged.
         del common["estimator"]
-        X, y = validate_data(estimator, X, y, dtype=FLOAT_DTYPES, **common)
+        X, y = validate_data(estimator, X, y, reset=reset, dtype=FLOAT_DTYPES, **common)
         X = X[:, :, np.newaxis]
-    estimator.input_ndim_ = ndim
-    estimator.input_size_ = X.shape[2]
+    _record_layout(estimator, ndim, X.shape[2], reset)
     return as_sequences(X), y
 
 

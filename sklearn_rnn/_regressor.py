@@ -1,7 +1,7 @@
 """Recurrent regressors: sequences to values, per step values, or forecast horizons."""
 
 import numpy as np
-from sklearn.base import RegressorMixin
+from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
@@ -187,7 +187,36 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
     def _has_attention(self):
         return super()._has_attention() or self.decoder == "attention"
 
-    def _encode_targets(self, y, warm):
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y):
+        """Train the network for one epoch on sequences ``X`` and targets ``y``.
+
+        Each call is one pass over the sequences it is given, at the current
+        learning rate, without a validation split, schedule or checkpoint
+        (scikit-learn's ``MLPRegressor.partial_fit`` habit). The first call (on
+        an unfitted estimator) builds the network and fixes the input and target
+        scaling from its data; later calls continue that network and its
+        optimizer state, and ``partial_fit`` after ``fit`` continues the fitted
+        network. For Optuna's pruning, dask-ml's ``Incremental`` and streams.
+        With ``linear_skip``, the first call also fits the linear part, which
+        later calls keep.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features) or \
+                (n_samples, n_timesteps), or a list of sequences of any lengths
+            Training sequences, laid out as in ``fit``.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets, as in ``fit``.
+
+        Returns
+        -------
+        self : object
+            The estimator, trained for one more epoch.
+        """
+        return self._partial_fit_once(X, y)
+
+    def _encode_targets(self, y, warm, classes=None):
         from ._modules import RegressionLoss
 
         previous = (

@@ -93,7 +93,9 @@ def class_targets(y, *, estimator_name, class_weight=None, previous_classes=None
     class_weight : dict, "balanced" or None
         As scikit-learn's ``compute_class_weight`` takes it.
     previous_classes : ndarray or None
-        The fitted classes a warm start must see again.
+        The classes the network was trained on (a warm start, ``partial_fit``
+        after its first call), or declared by ``partial_fit``'s ``classes``:
+        ``y`` may hold any of them, and only them.
 
     Returns
     -------
@@ -107,19 +109,32 @@ def class_targets(y, *, estimator_name, class_weight=None, previous_classes=None
 
     labels = np.asarray(y).ravel()
     check_classification_targets(labels)
-    classes, encoded = np.unique(labels, return_inverse=True)
+    if previous_classes is None:
+        classes, encoded = np.unique(labels, return_inverse=True)
+    else:
+        classes = np.asarray(previous_classes)
+        encoded = np.searchsorted(classes, labels).clip(max=len(classes) - 1)
+        unknown = np.unique(labels[classes[encoded] != labels])
+        if len(unknown):
+            raise ValueError(
+                f"y holds the labels {unknown.tolist()!r}, which the network was not "
+                f"trained for: it knows the classes {classes.tolist()!r} (from the first "
+                "call to partial_fit, or the fit a warm start continues). Fit anew "
+                "(warm_start=False) to learn other classes."
+            )
     if len(classes) < 2:
         raise ValueError(
             f"{estimator_name} needs at least 2 classes to learn from, but y holds only "
             f"one class: {classes.tolist()[0]!r}."
         )
-    if previous_classes is not None and not np.array_equal(classes, previous_classes):
-        raise ValueError(
-            f"warm_start=True continues training on the classes {previous_classes!r}, "
-            f"but y has the classes {classes!r}. Set warm_start=False to train anew."
-        )
     weights = None
     if class_weight is not None:
+        if isinstance(class_weight, str) and len(np.unique(encoded)) < len(classes):
+            raise ValueError(
+                f"class_weight={class_weight!r} weighs the classes by their frequencies in "
+                "y, but this y lacks some of them (a partial_fit batch, say). Pass the "
+                "weights as a dict {label: weight} instead."
+            )
         weights = torch.as_tensor(
             compute_class_weight(class_weight, classes=classes, y=labels), dtype=torch.float32
         )

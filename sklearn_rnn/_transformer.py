@@ -2,6 +2,8 @@
 
 from numbers import Integral
 
+import numpy as np
+
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils._set_output import _get_output_config
@@ -214,7 +216,41 @@ class RNNSequenceTransformer(
         """
         return self._fit_or_restore(X, y)
 
-    def _encode_targets(self, y, warm):
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None, classes=None):
+        """Train the encoder for one epoch, supervised by ``y`` or as an autoencoder.
+
+        Each call is one pass over the sequences it is given, at the current
+        learning rate, without a validation split, schedule or checkpoint
+        (scikit-learn's ``MLPRegressor.partial_fit`` habit). The first call (on
+        an unfitted estimator) builds the network and fixes the input (and numeric target)
+        scaling from its data; later calls continue that network and its
+        optimizer state, and ``partial_fit`` after ``fit`` continues the fitted
+        network. For Optuna's pruning, dask-ml's ``Incremental`` and streams.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features) or \
+                (n_samples, n_timesteps), or a list of sequences of any lengths
+            Training sequences, laid out as in ``fit``.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
+            Class labels, numeric targets or None, as in ``fit``; the same kind
+            in every call.
+        classes : array-like of shape (n_classes,), default=None
+            With class labels, every label ``y`` may hold in any call; needed on
+            the first call if a batch may lack a class.
+
+        Returns
+        -------
+        self : object
+            The transformer, trained for one more epoch.
+        """
+        if classes is not None:
+            classes = np.unique(np.asarray(classes))
+        first = not hasattr(self, "net_")
+        return self._partial_fit_once(X, y, classes if first else None)
+
+    def _encode_targets(self, y, warm, classes=None):
         import torch
 
         from ._modules import MaskedMSELoss
@@ -248,7 +284,7 @@ class RNNSequenceTransformer(
             indices, classes, _ = class_targets(
                 y,
                 estimator_name=type(self).__name__,
-                previous_classes=self.classes_ if warm else None,
+                previous_classes=self.classes_ if warm else classes,
             )
             output_params["output_size"] = len(classes)
             fitted["classes_"] = classes
