@@ -26,10 +26,12 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _persistence
 from ._data import (
+    RaggedSequences,
     seed_from_random_state,
     standardisation,
     validate_fit_data,
     validate_predict_data,
+    validate_sample_weight,
 )
 
 # Losses a saved model may name: torch's, by class name; this package's are in _modules.LOSSES.
@@ -62,6 +64,16 @@ def _plain_number(value):
     raise TypeError(f"{value!r} of type {type(value).__name__} is not JSON")
 
 
+def _target_weights(weights, sequences, layout):
+    """Sample weights over the leading axes of the validated targets, or None."""
+    if weights is None or layout == "input":
+        return None
+    per_sample = len(weights) == len(sequences)
+    if layout == "step" and isinstance(sequences, RaggedSequences) and per_sample:
+        return np.repeat(weights, sequences.lengths)  # targets are stored end to end
+    return weights
+
+
 class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
     """Base class of the recurrent estimators; not for direct use.
 
@@ -72,9 +84,9 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
     - ``_cell``: ``"rnn"``, ``"lstm"`` or ``"gru"``;
     - ``_target_spec(y)``: the ``TargetSpec`` of ``y`` (its layout and kind);
     - ``_network_class()``: the torch module, chosen by hyperparameters alone;
-    - ``_encode_targets(y, warm, classes)``: a ``TrainingTargets`` (targets as
-      the loss sees them, the network's output parameters, the loss, fitted
-      attributes);
+    - ``_encode_targets(y, warm, classes, weights)``: a ``TrainingTargets``
+      (targets as the loss sees them, the network's output parameters, the
+      loss, fitted attributes);
     - optionally ``_encoder_params()`` (Elman cells add their nonlinearity),
       ``_network_params(sequences, targets)`` (parameters that depend on the
       inputs), ``_early_stopping_by_default(n_samples)`` (what
@@ -197,12 +209,13 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
         """The torch module class, chosen by the hyperparameters alone."""
 
     @abstractmethod
-    def _encode_targets(self, y, warm, classes=None):
+    def _encode_targets(self, y, warm, classes=None, weights=None):
         """Validated ``y`` as a ``TrainingTargets``.
 
         With ``warm``, the fitted attributes of the previous fit are kept (and
         ``y`` must agree with them). ``classes``, the labels a classifier's first
-        ``partial_fit`` declares, or None.
+        ``partial_fit`` declares, or None. ``weights``, the sample weights over
+        ``y``'s leading axes (for a weighted target scaling), or None.
         """
 
     def _encoder_params(self):
@@ -244,7 +257,7 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
     # -- fitting ----------------------------------------------------------------
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit the network to sequences ``X`` and targets ``y``.
 
         Parameters
@@ -258,30 +271,36 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets; per time step with ``return_sequences=True``, and a
             forecast horizon with a regressor's ``decoder``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the sequences in the loss (the validation loss of early
+            stopping included), the input and target scaling and a regressor's
+            linear part; None weighs them alike. With ``return_sequences=True``
+            also a weight per time step: of shape (n_samples, n_timesteps), or
+            a list of arrays (n_timesteps_i,) for sequences of any lengths.
 
         Returns
         -------
         self : object
             The fitted estimator.
         """
-        return self._fit_or_restore(X, y)
+        return self._fit_or_restore(X, y, sample_weight=sample_weight)
 
-    def _fit_or_restore(self, X, y, partial=False, classes=None):
+    def _fit_or_restore(self, X, y, partial=False, classes=None, sample_weight=None):
         # A fit that fails leaves the estimator as it was: a rejected warm start
         # or refit must not break a model that was fitted before.
         state = dict(self.__dict__)
         try:
-            return self._fit(X, y, partial, classes)
+            return self._fit(X, y, partial, classes, sample_weight)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(state)
             raise
 
-    def _partial_fit_once(self, X, y, classes=None):
+    def _partial_fit_once(self, X, y, classes=None, sample_weight=None):
         """One epoch on ``X, y``: ``partial_fit``'s work for every estimator."""
-        return self._fit_or_restore(X, y, partial=True, classes=classes)
+        return self._fit_or_restore(X, y, True, classes, sample_weight)
 
-    def _fit(self, X, y, partial=False, classes=None):
+    def _fit(self, X, y, partial=False, classes=None, sample_weight=None):
         """Train on ``X, y``: a whole fit, or with ``partial`` one epoch, which
         continues the fitted net (its optimizer state included) after the first."""
         from ._batches import make_dataset, place_on_device
@@ -311,15 +330,18 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
                 "applied between stacked recurrent layers.",
                 UserWarning,
             )
+        weights = validate_sample_weight(sample_weight, sequences, per_step=spec.layout == "step")
         if not warm:
             self.input_mean_, self.input_scale_ = standardisation(
-                *sequences.timestep_rows(), enabled=self.scale_inputs, name="X"
+                *sequences.timestep_rows(weights), enabled=self.scale_inputs, name="X"
             )
-        targets = self._encode_targets(y, warm, classes)
+        targets = self._encode_targets(
+            y, warm, classes, _target_weights(weights, sequences, spec.layout)
+        )
         for name, value in targets.fitted.items():
             setattr(self, name, value)
         dataset = make_dataset(
-            sequences, self.input_mean_, self.input_scale_, targets.values, spec.layout
+            sequences, self.input_mean_, self.input_scale_, targets.values, spec.layout, weights
         )
         if self.accelerator is None:
             dataset = place_on_device(dataset, device)

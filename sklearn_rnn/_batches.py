@@ -295,7 +295,65 @@ class ReconstructionDataset(Dataset):
         return ReconstructionDataset(self.inputs.to(device))
 
 
-def make_dataset(sequences, mean, scale, targets=None, layout="sample"):
+class WeightedDataset(Dataset):
+    """A data set whose batches also carry the samples' weights, as
+    ``X["sample_weight"]``: of shape (batch,), or (batch, time) per step.
+
+    Parameters
+    ----------
+    inner : SequenceDataset, WindowDataset, RaggedDataset or ReconstructionDataset
+    weights : torch.Tensor of shape (n_samples,) or (n_samples, n_timesteps), or a
+        RaggedDataset of per-step weights stored like the sequences (one feature),
+        which pads them per batch as it pads the inputs (padding weighs 0).
+    """
+
+    def __init__(self, inner, weights):
+        self.inner = inner
+        self.weights = weights
+
+    @property
+    def y(self):
+        return self.inner.y  # what a stratified validation split reads
+
+    def __len__(self):
+        return len(self.inner)
+
+    def _weights(self, index):
+        if isinstance(self.weights, RaggedDataset):
+            return self.weights[index][0]["X"][..., 0]
+        return self.weights[_on_device_of(index, self.weights)]
+
+    def __getitem__(self, index):
+        X, y = self.inner[index]
+        X = dict(X) if isinstance(X, dict) else {"X": X}
+        X["sample_weight"] = self._weights(index)
+        return X, y
+
+    def __getitems__(self, indices):
+        return self[torch.as_tensor(indices)]
+
+    def batch_indices(self, batch_size, shuffle, generator=None):
+        return self.inner.batch_indices(batch_size, shuffle, generator)
+
+    def prediction_order(self):
+        return self.inner.prediction_order()
+
+    def subset(self, index):
+        if isinstance(self.weights, RaggedDataset):
+            return WeightedDataset(self.inner.subset(index), self.weights.subset(index))
+        return WeightedDataset(
+            self.inner.subset(index), self.weights[_on_device_of(index, self.weights)]
+        )
+
+    def tensors(self):
+        extra = self.weights.tensors() if isinstance(self.weights, RaggedDataset) else [self.weights]
+        return self.inner.tensors() + extra
+
+    def to(self, device):
+        return WeightedDataset(self.inner.to(device), self.weights.to(device))
+
+
+def make_dataset(sequences, mean, scale, targets=None, layout="sample", weights=None):
     """The torch dataset of validated ``sequences``, standardised by ``mean`` and ``scale``.
 
     Windows over one series keep the series alone and are gathered per batch;
@@ -311,10 +369,15 @@ def make_dataset(sequences, mean, scale, targets=None, layout="sample"):
         The targets' layout (see ``TargetSpec``): "step" targets of ragged
         sequences are stored like the inputs; "input" makes the scaled inputs
         their own targets.
+    weights : ndarray or None, default=None
+        Sample weights from ``validate_sample_weight``: of shape (n_samples,),
+        per step (n_samples, n_timesteps), or per step end to end for ragged
+        sequences (total_timesteps,).
 
     Returns
     -------
-    dataset : SequenceDataset, WindowDataset, RaggedDataset or ReconstructionDataset
+    dataset : SequenceDataset, WindowDataset, RaggedDataset or ReconstructionDataset,
+        inside a WeightedDataset with ``weights``
     """
 
     def scaled(values):
@@ -336,7 +399,18 @@ def make_dataset(sequences, mean, scale, targets=None, layout="sample"):
         dataset = SequenceDataset(scaled(sequences.values), targets)
     else:
         raise TypeError(f"Unknown validated input {type(sequences).__name__}.")
-    return ReconstructionDataset(dataset) if layout == "input" else dataset
+    if layout == "input":
+        dataset = ReconstructionDataset(dataset)
+    if weights is None:
+        return dataset
+    weights = torch.from_numpy(np.ascontiguousarray(weights, dtype=np.float32))
+    if isinstance(sequences, RaggedSequences) and len(weights) != len(sequences):
+        weights = RaggedDataset(
+            weights[:, np.newaxis],
+            torch.from_numpy(sequences.offsets),
+            torch.from_numpy(sequences.lengths),
+        )
+    return WeightedDataset(dataset, weights)
 
 
 class BatchIterator:

@@ -7,7 +7,7 @@ import torch
 from skorch.callbacks import Callback
 
 from ._batches import BatchIterator
-from ._modules import unwrapped
+from ._modules import batch_weights, unwrapped
 
 
 class StopOnNonFiniteLoss(Callback):
@@ -175,13 +175,15 @@ def _mean_loss(net, dataset):
 
 
 def _module_inputs(batch, device):
-    """A batch's inputs as the module's keyword arguments, on ``device``."""
+    """A batch's inputs as the module's keyword arguments, on ``device`` (its
+    sample weights left out)."""
     inputs = batch if isinstance(batch, dict) else {"X": batch}
-    return {name: value.to(device) for name, value in inputs.items()}
+    return {name: value.to(device) for name, value in inputs.items() if name != "sample_weight"}
 
 
 def _skip_rows(net, dataset, corrected=False):
-    """(features of the linear part, targets) of every sample of ``dataset``, by batch.
+    """(features of the linear part, targets, weights) of every sample of
+    ``dataset``, by batch; the weights are the samples' (or steps') weights, or None.
 
     Rows are samples (time steps with per-step outputs); targets of padded steps
     (NaN) are left out. With ``corrected``, the targets less the recurrent part's
@@ -199,14 +201,24 @@ def _skip_rows(net, dataset, corrected=False):
             for Xi, yi in batches:
                 inputs = _module_inputs(Xi, device)
                 features = module.skip_features(**inputs)
-                n_rows = features.shape[0] * (features.shape[1] if features.dim() == 3 else 1)
+                n_sequences = features.shape[0]
+                n_rows = n_sequences * (features.shape[1] if features.dim() == 3 else 1)
                 features = features.reshape(n_rows, -1)
                 targets = yi.to(device).reshape(n_rows, -1)
                 if corrected:
                     forecast = module.point_forecast(**inputs).reshape(n_rows, -1)
                     targets = targets - (forecast - module.skip(features))
                 keep = ~torch.isnan(targets).any(dim=1)
-                yield features[keep].double().cpu().numpy(), targets[keep].double().cpu().numpy()
+                weights = batch_weights(Xi)
+                if weights is not None:
+                    shape = (n_sequences, n_rows // n_sequences)
+                    weights = weights.to(device).reshape(n_sequences, -1).expand(shape)
+                    weights = weights.reshape(n_rows)[keep].double().cpu().numpy()
+                yield (
+                    features[keep].double().cpu().numpy(),
+                    targets[keep].double().cpu().numpy(),
+                    weights,
+                )
     finally:
         module.train(was_training)
 
@@ -235,14 +247,14 @@ class LinearSkipFit(Callback):
         module = unwrapped(net.module_)
         dataset = net.get_split_datasets(X, y)[0] if net.train_split is not None else X
         ridge = StreamingRidge(DEFAULT_ALPHAS if self.alphas is None else self.alphas)
-        for features, targets in _skip_rows(net, dataset):
-            ridge.add(features, targets)
+        for features, targets, weights in _skip_rows(net, dataset):
+            ridge.add(features, targets, weights)
         self.alpha_ = None
         if ridge.n_ < 3:
             return
         ridge.solve()
-        for features, targets in _skip_rows(net, dataset):
-            ridge.add_loo(features, targets)
+        for features, targets, weights in _skip_rows(net, dataset):
+            ridge.add_loo(features, targets, weights)
         ridge.finish()
         self.alpha_ = ridge.alpha_
         _set_linear_part(module, ridge.coef_, ridge.intercept_)

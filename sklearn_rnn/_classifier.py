@@ -110,7 +110,7 @@ class _RecurrentClassifier(ClassifierMixin, BaseRecurrentEstimator):
         return params
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train the network for one epoch on sequences ``X`` and labels ``y``.
 
         Each call is one pass over the sequences it is given, at the current
@@ -132,6 +132,9 @@ class _RecurrentClassifier(ClassifierMixin, BaseRecurrentEstimator):
         classes : array-like of shape (n_classes,), default=None
             Every label ``y`` may hold in any call. Required on the first call
             (a batch need not hold every class); later calls may omit it.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the sequences in this epoch's loss, as in ``fit`` (the
+            first call also weighs the scaling with them).
 
         Returns
         -------
@@ -157,12 +160,10 @@ class _RecurrentClassifier(ClassifierMixin, BaseRecurrentEstimator):
                 "classes must be given on the first call to partial_fit: every label y "
                 "may hold in any call, since one batch need not hold every class."
             )
-        return self._partial_fit_once(X, y, classes if first else None)
+        return self._partial_fit_once(X, y, classes if first else None, sample_weight)
 
-    def _encode_targets(self, y, warm, classes=None):
-        import torch
-
-        from ._modules import PerStepCrossEntropyLoss
+    def _encode_targets(self, y, warm, classes=None, weights=None):
+        from ._modules import PerStepCrossEntropyLoss, WeightedCrossEntropyLoss
 
         indices, classes, weights = class_targets(
             y,
@@ -172,7 +173,7 @@ class _RecurrentClassifier(ClassifierMixin, BaseRecurrentEstimator):
         )
         criterion_params = {} if weights is None else {"criterion__weight": weights}
         output_params = {"output_size": len(classes)}
-        criterion = torch.nn.CrossEntropyLoss
+        criterion = WeightedCrossEntropyLoss
         if self.return_sequences:
             # Padded steps of ragged sequences get the label -100, which the loss skips.
             output_params["per_step"] = True

@@ -15,7 +15,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_array, check_X_y, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_array, check_X_y, validate_data
 
 FLOAT_DTYPES = (np.float64, np.float32)
 
@@ -75,15 +75,25 @@ class DenseSequences:
     def n_features(self):
         return self.values.shape[2]
 
-    def timestep_rows(self):
-        """Every time step's feature vector, and how many times it counts.
+    def timestep_rows(self, weights=None):
+        """Every time step's feature vector, and how much it counts.
+
+        Parameters
+        ----------
+        weights : ndarray of shape (n_samples,) or (n_samples, n_timesteps), or None
+            Sample weights (per sample, or per time step).
 
         Returns
         -------
         rows : ndarray of shape (n_rows, n_features)
         counts : ndarray of shape (n_rows,) or None (each row counts once)
         """
-        return self.values.reshape(-1, self.values.shape[2]), None
+        rows = self.values.reshape(-1, self.values.shape[2])
+        if weights is None:
+            return rows, None
+        if weights.ndim == 1:
+            weights = np.repeat(weights[:, np.newaxis], self.n_timesteps, axis=1)
+        return rows, weights.ravel()
 
     def fingerprint_data(self):
         """What identifies the data, for checkpoint fingerprints."""
@@ -125,13 +135,18 @@ class SeriesWindows:
     def n_features(self):
         return self.windows.shape[2]
 
-    def timestep_rows(self):
-        """The series' rows, each counted once per window that holds it: the
-        statistics of the windows, without materialising them."""
+    def timestep_rows(self, weights=None):
+        """The series' rows, each counted once per window that holds it (with
+        ``weights``, by the weight of each such window, or of the row's step in
+        it): the statistics of the windows, without materialising them."""
         n_rows = self.series.shape[0]
         starts = np.arange(len(self)) * self.step
-        counts = np.bincount(starts, minlength=n_rows + 1) - np.bincount(
-            starts + self.n_timesteps, minlength=n_rows + 1
+        if weights is not None and weights.ndim == 2:
+            counts = np.zeros(n_rows)
+            np.add.at(counts, starts[:, np.newaxis] + np.arange(self.n_timesteps), weights)
+            return self.series, counts
+        counts = np.bincount(starts, weights=weights, minlength=n_rows + 1) - np.bincount(
+            starts + self.n_timesteps, weights=weights, minlength=n_rows + 1
         )
         return self.series, np.cumsum(counts)[:n_rows]
 
@@ -166,8 +181,10 @@ class RaggedSequences:
     def n_features(self):
         return self.values.shape[1]
 
-    def timestep_rows(self):
-        return self.values, None
+    def timestep_rows(self, weights=None):
+        if weights is None or len(weights) == len(self.values):
+            return self.values, weights  # none, or per step, stored end to end
+        return self.values, np.repeat(weights, self.lengths)
 
     def fingerprint_data(self):
         return (self.values, self.lengths)
@@ -722,6 +739,66 @@ def standardisation(rows, counts=None, *, enabled, name):
             f"deviation overflows float64. Rescale {name} before fitting."
         )
     return mean, scale
+
+
+def validate_sample_weight(sample_weight, sequences, *, per_step):
+    """``sample_weight`` checked and scaled to a mean of 1; None when it weighs
+    every sample alike (None, or equal weights).
+
+    Parameters
+    ----------
+    sample_weight : array-like, list of arrays or None
+        A weight per sample, of shape (n_samples,); with ``per_step``, also a
+        weight per time step: of shape (n_samples, n_timesteps) for sequences
+        of one length, a list of arrays (n_timesteps_i,) for any lengths.
+    sequences : DenseSequences, SeriesWindows or RaggedSequences
+    per_step : bool
+        Whether the targets are per time step (``return_sequences=True``).
+
+    Returns
+    -------
+    weights : ndarray of shape (n_samples,), or per step (n_samples,
+        n_timesteps), or (total_timesteps,) end to end for ragged sequences;
+        or None.
+    """
+    if sample_weight is None:
+        return None
+    n_samples = len(sequences)
+    ragged = isinstance(sequences, RaggedSequences)
+    steps = None
+    if per_step and not np.isscalar(sample_weight):
+        if ragged and len(sample_weight) == n_samples and all(
+            np.ndim(w) == 1 for w in sample_weight
+        ):
+            lengths = [len(w) for w in sample_weight]
+            if lengths != sequences.lengths.tolist():
+                raise ValueError(
+                    "sample_weight per time step must have a weight for every step of "
+                    "every sequence: one array per sequence, as long as it."
+                )
+            steps = np.concatenate([np.asarray(w, dtype=np.float64) for w in sample_weight])
+        elif np.ndim(sample_weight) == 2:
+            steps = np.asarray(sample_weight, dtype=np.float64)
+            expected = (n_samples, getattr(sequences, "n_timesteps", None))
+            if ragged or steps.shape != expected:
+                raise ValueError(
+                    f"sample_weight per time step must have shape {expected} (a weight "
+                    f"per sample and step), got {steps.shape}."
+                )
+    if steps is not None:
+        weights = _check_sample_weight(
+            steps.ravel(), np.empty((steps.size, 0)), dtype=np.float64, ensure_non_negative=True
+        ).reshape(steps.shape)
+    else:
+        weights = _check_sample_weight(
+            sample_weight,
+            np.empty((n_samples, 0)),
+            dtype=np.float64,
+            ensure_non_negative=True,
+        )
+    if np.all(weights == weights.flat[0]):
+        return None
+    return weights / weights.mean()
 
 
 def seed_from_random_state(random_state):

@@ -8,7 +8,7 @@ from skorch.hf import AccelerateMixin
 from skorch.utils import to_tensor
 from torch.utils.data import DataLoader
 
-from ._modules import in_loss_units
+from ._modules import batch_weights, in_loss_units
 
 
 class AcceleratedNet(AccelerateMixin, NeuralNet):
@@ -24,7 +24,10 @@ class AcceleratedNet(AccelerateMixin, NeuralNet):
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         y_pred, y_true = in_loss_units(self.module_, y_pred, to_tensor(y_true, y_pred.device))
-        return super().get_loss(y_pred, y_true, X=X, training=training)
+        weights = batch_weights(X)
+        if weights is None:
+            return super().get_loss(y_pred, y_true, X=X, training=training)
+        return self.criterion_(y_pred, y_true, sample_weight=weights.to(y_pred.device))
 
     def _initialize_accelerator(self):
         # The losses have no parameters, and DistributedDataParallel refuses to wrap

@@ -40,6 +40,11 @@ def in_loss_units(module, y_pred, y_true):
     return y_pred / scale, y_true
 
 
+def batch_weights(X):
+    """A batch's sample weights (``X["sample_weight"]``), or None."""
+    return X.get("sample_weight") if isinstance(X, dict) else None
+
+
 def step_mask(lengths, n_timesteps, device):
     """(batch, time) booleans marking the real steps of padded sequences, or None."""
     if lengths is None:
@@ -805,26 +810,69 @@ class SequenceEmbeddingNetwork(nn.Module):
         return self.head(self.decoder(repeated)[0])
 
 
-class MaskedMSELoss(nn.Module):
-    """Mean squared error over the targets that are not NaN (padded time steps)."""
+def _weighted_mean(loss, counted, sample_weight):
+    """Mean of ``loss`` over the ``counted`` elements (a float mask: 1, 0, or a
+    class weight), each also weighted by its sample's or time step's weight.
 
-    def forward(self, prediction, target):
+    ``sample_weight`` of shape (batch,) or (batch, time) is broadcast over the
+    remaining axes of ``loss``.
+    """
+    weight = counted
+    if sample_weight is not None:
+        sample_weight = sample_weight.to(loss.device, loss.dtype)
+        shape = sample_weight.shape + (1,) * (loss.dim() - sample_weight.dim())
+        weight = weight * sample_weight.view(shape)
+    total = weight.sum()
+    return (loss * weight).sum() / total.clamp(min=torch.finfo(loss.dtype).tiny)
+
+
+class MaskedMSELoss(nn.Module):
+    """Mean squared error over the targets that are not NaN (padded time steps);
+    ``sample_weight`` (batch,) weighs each sequence."""
+
+    def forward(self, prediction, target, sample_weight=None):
         valid = ~torch.isnan(target)
         error = (prediction - torch.nan_to_num(target)) * valid
-        return error.square().sum() / valid.sum().clamp(min=1)
+        if sample_weight is None:
+            return error.square().sum() / valid.sum().clamp(min=1)
+        return _weighted_mean(error.square(), valid.to(error.dtype), sample_weight)
 
 
-class PerStepCrossEntropyLoss(nn.CrossEntropyLoss):
+class WeightedCrossEntropyLoss(nn.CrossEntropyLoss):
+    """torch's cross-entropy of (batch, n_classes) logits, with class weights, that
+    also takes a weight per sample: ``sum(s_i c_i l_i) / sum(s_i c_i)`` for sample
+    weights ``s``, class weights ``c`` of the true labels and losses ``l``."""
+
+    def forward(self, logits, target, sample_weight=None):
+        if sample_weight is None:
+            return super().forward(logits, target)
+        losses = nn.functional.cross_entropy(
+            logits, target, ignore_index=self.ignore_index, reduction="none"
+        )
+        valid = target != self.ignore_index
+        counted = valid.to(losses.dtype)
+        if self.weight is not None:
+            counted = counted * self.weight[target.clamp(min=0)]
+        return _weighted_mean(losses, counted, sample_weight.reshape(target.shape))
+
+
+class PerStepCrossEntropyLoss(WeightedCrossEntropyLoss):
     """Cross-entropy of (batch, time, n_classes) logits against (batch, time) labels.
 
-    Padded time steps carry the label ``-100`` and are skipped.
+    Padded time steps carry the label ``-100`` and are skipped; ``sample_weight``
+    is of shape (batch,) (each sequence) or (batch, time) (each step).
     """
 
     def __init__(self, weight=None):
         super().__init__(weight=weight, ignore_index=IGNORE_CLASS)
 
-    def forward(self, logits, target):
-        return super().forward(logits.reshape(-1, logits.shape[-1]), target.reshape(-1))
+    def forward(self, logits, target, sample_weight=None):
+        if sample_weight is not None:
+            shape = sample_weight.shape + (1,) * (target.dim() - sample_weight.dim())
+            sample_weight = sample_weight.reshape(shape).expand(target.shape).reshape(-1)
+        return super().forward(
+            logits.reshape(-1, logits.shape[-1]), target.reshape(-1), sample_weight
+        )
 
 
 class RegressionLoss(nn.Module):
@@ -840,6 +888,9 @@ class RegressionLoss(nn.Module):
         log-likelihood of predictions whose last axis holds a mean and a
         standard deviation (floored at 1e-4 so the loss stays finite).
     quantiles : sequence of float, default=()
+
+    ``forward(prediction, target, sample_weight=None)``: ``sample_weight`` of
+    shape (batch,) or, per step, (batch, time) weighs the targets.
     """
 
     KINDS = ("squared_error", "absolute_error", "huber", "quantile", "gaussian")
@@ -852,7 +903,7 @@ class RegressionLoss(nn.Module):
         self.quantiles = tuple(float(q) for q in quantiles)
         self.register_buffer("levels", torch.tensor(self.quantiles or (0.5,)))
 
-    def forward(self, prediction, target):
+    def forward(self, prediction, target, sample_weight=None):
         valid = ~torch.isnan(target)
         target = torch.nan_to_num(target)
         if self.kind == "quantile":
@@ -867,10 +918,13 @@ class RegressionLoss(nn.Module):
             loss = nn.functional.huber_loss(prediction, target, reduction="none", delta=1.0)
         else:
             loss = (prediction - target) ** 2
-        return (loss * valid).sum() / valid.sum().clamp(min=1)
+        if sample_weight is None:
+            return (loss * valid).sum() / valid.sum().clamp(min=1)
+        return _weighted_mean(loss, valid.to(loss.dtype), sample_weight)
 
 
 # This package's losses by class name: the ones a saved model may name.
 LOSSES = {
-    loss.__name__: loss for loss in (MaskedMSELoss, PerStepCrossEntropyLoss, RegressionLoss)
+    loss.__name__: loss
+    for loss in (MaskedMSELoss, WeightedCrossEntropyLoss, PerStepCrossEntropyLoss, RegressionLoss)
 }

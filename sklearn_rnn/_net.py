@@ -18,7 +18,7 @@ from skorch.utils import to_tensor
 
 from ._batches import BatchIterator, ValidationSplit
 from ._callbacks import PlateauSchedule, StopOnNonFiniteLoss
-from ._modules import in_loss_units
+from ._modules import batch_weights, in_loss_units
 
 PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16, "float16": torch.float16}
 OPTIMIZERS = {
@@ -355,6 +355,8 @@ class RecurrentNet(NeuralNet):
 
     def infer(self, x, **fit_params):
         x = to_tensor(x, device=self.device)
+        if isinstance(x, Mapping) and "sample_weight" in x:
+            x = {key: value for key, value in x.items() if key != "sample_weight"}
         module = self._forward_module()
         with self.autocast(), self._own_random_stream():
             if isinstance(x, Mapping):
@@ -366,7 +368,10 @@ class RecurrentNet(NeuralNet):
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         y_pred, y_true = in_loss_units(self.module_, y_pred, to_tensor(y_true, self.device))
-        return super().get_loss(y_pred, y_true, X=X, training=training)
+        weights = batch_weights(X)
+        if weights is None:
+            return super().get_loss(y_pred, y_true, X=X, training=training)
+        return self.criterion_(y_pred, y_true, sample_weight=weights.to(y_pred.device))
 
     def _grad_scaler(self):
         if self.precision != "float16":

@@ -188,7 +188,7 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
         return super()._has_attention() or self.decoder == "attention"
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y):
+    def partial_fit(self, X, y, sample_weight=None):
         """Train the network for one epoch on sequences ``X`` and targets ``y``.
 
         Each call is one pass over the sequences it is given, at the current
@@ -208,15 +208,18 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
             Training sequences, laid out as in ``fit``.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets, as in ``fit``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the sequences in this epoch's loss, as in ``fit`` (the
+            first call also weighs the scaling with them).
 
         Returns
         -------
         self : object
             The estimator, trained for one more epoch.
         """
-        return self._partial_fit_once(X, y)
+        return self._partial_fit_once(X, y, sample_weight=sample_weight)
 
-    def _encode_targets(self, y, warm, classes=None):
+    def _encode_targets(self, y, warm, classes=None, weights=None):
         from ._modules import RegressionLoss
 
         previous = (
@@ -224,7 +227,9 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
             if warm
             else None
         )
-        values, fitted = numeric_targets(y, scale=self.scale_targets, previous=previous)
+        values, fitted = numeric_targets(
+            y, scale=self.scale_targets, previous=previous, weights=weights
+        )
         n_outputs = fitted["n_outputs_"]
         quantiles = self._trained_quantiles() if self.loss == "quantile" else ()
         criterion_params = {"criterion__kind": self.loss, "criterion__quantiles": quantiles}

@@ -7,7 +7,10 @@ every candidate alpha is exact: for penalised least squares it is
 ``e_i / (1 - h_i)``, with ``h_i`` the diagonal of the hat matrix
 ``1/n + x~_i (X~'X~ + alpha I)^-1 x~_i'`` (``~``: centred), computed in a second
 pass over the batches from one eigendecomposition. This is scikit-learn's
-``RidgeCV`` (efficient leave-one-out), streamed. No torch here.
+``RidgeCV`` (efficient leave-one-out), streamed. With sample weights ``w``,
+the sums are weighted, ``n`` is the sum of the weights, the leverage is
+``w_i`` times the above and the leave-one-out errors are averaged with the
+weights. No torch here.
 """
 
 import numpy as np
@@ -31,19 +34,28 @@ class StreamingRidge:
         self.alphas = np.asarray(alphas, dtype=np.float64)
         self.n_ = 0
 
-    def add(self, X, Y):
-        """Accumulate a batch: X of shape (n, n_features), Y of shape (n, n_outputs)."""
+    def add(self, X, Y, w=None):
+        """Accumulate a batch: X of shape (n, n_features), Y of shape (n, n_outputs),
+        sample weights w of shape (n,) or None."""
         X = np.asarray(X, dtype=np.float64)
         Y = np.asarray(Y, dtype=np.float64)
-        if self.n_ == 0:
+        if not hasattr(self, "xx_"):
             p, q = X.shape[1], Y.shape[1]
             self.sum_x_, self.sum_y_ = np.zeros(p), np.zeros(q)
             self.xx_, self.xy_ = np.zeros((p, p)), np.zeros((p, q))
-        self.n_ += X.shape[0]
-        self.sum_x_ += X.sum(axis=0)
-        self.sum_y_ += Y.sum(axis=0)
-        self.xx_ += X.T @ X
-        self.xy_ += X.T @ Y
+        if w is None:
+            self.n_ += X.shape[0]
+            self.sum_x_ += X.sum(axis=0)
+            self.sum_y_ += Y.sum(axis=0)
+            self.xx_ += X.T @ X
+            self.xy_ += X.T @ Y
+            return
+        w = np.asarray(w, dtype=np.float64)
+        self.n_ += w.sum()
+        self.sum_x_ += w @ X
+        self.sum_y_ += w @ Y
+        self.xx_ += X.T @ (w[:, np.newaxis] * X)
+        self.xy_ += X.T @ (w[:, np.newaxis] * Y)
 
     def solve(self):
         """Centre the sums and eigendecompose X~'X~ (after every ``add``)."""
@@ -62,19 +74,25 @@ class StreamingRidge:
     def _shrinkage(self):
         return 1.0 / (self.eigenvalues_[np.newaxis, :] + self.alphas[:, np.newaxis])
 
-    def add_loo(self, X, Y):
+    def add_loo(self, X, Y, w=None):
         """Accumulate a batch's leave-one-out squared errors for every alpha."""
         X = np.asarray(X, dtype=np.float64)
         Y = np.asarray(Y, dtype=np.float64)
         projected = (X - self.mean_x_) @ self.vectors_  # (n, p)
         shrinkage = self._shrinkage()  # (n_alphas, p)
         leverage = 1.0 / self.n_ + (projected**2) @ shrinkage.T  # (n, n_alphas)
+        if w is not None:
+            w = np.asarray(w, dtype=np.float64)
+            leverage = leverage * w[:, np.newaxis]
         # Fitted values for every alpha: (n_alphas, n, q).
         fitted = self.mean_y_ + np.einsum(
             "np,ap,pq->anq", projected, shrinkage, self.projected_xy_
         )
         errors = (Y[np.newaxis] - fitted) / (1.0 - leverage.T[:, :, np.newaxis])
-        self.loo_sum_ += (errors**2).sum(axis=1)
+        if w is None:
+            self.loo_sum_ += (errors**2).sum(axis=1)
+        else:
+            self.loo_sum_ += np.einsum("n,anq->aq", w, errors**2)
 
     def finish(self):
         """Choose alpha (lowest mean leave-one-out error over outputs) and set the fit."""
@@ -92,8 +110,9 @@ class StreamingRidge:
 
 
 def ridge_fit(batches, alpha):
-    """Ridge regression with a fixed ``alpha`` from ``(X, Y)`` batches: (coef, intercept)."""
+    """Ridge regression with a fixed ``alpha`` from ``(X, Y, w)`` batches (``w``:
+    sample weights or None): (coef, intercept)."""
     ridge = StreamingRidge(alphas=[alpha])
-    for X, Y in batches:
-        ridge.add(X, Y)
+    for X, Y, w in batches:
+        ridge.add(X, Y, w)
     return ridge.solve()._solution(alpha)

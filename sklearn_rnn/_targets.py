@@ -38,7 +38,7 @@ class TrainingTargets(NamedTuple):
     fitted: dict
 
 
-def numeric_targets(y, *, scale, previous=None):
+def numeric_targets(y, *, scale, previous=None, weights=None):
     """Standardise numeric targets (last axis: outputs) as a float32 tensor.
 
     Parameters
@@ -49,6 +49,9 @@ def numeric_targets(y, *, scale, previous=None):
     previous : dict or None
         The fitted ``n_outputs_``, ``target_mean_`` and ``target_scale_`` to keep
         (a warm start continues with the statistics of the first fit).
+    weights : ndarray or None
+        Sample weights over the leading axes of ``y`` (per sample, or per
+        sample and step), which weigh the standardisation.
 
     Returns
     -------
@@ -76,7 +79,13 @@ def numeric_targets(y, *, scale, previous=None):
             )
         fitted = dict(previous)
     else:
-        mean, scale_ = standardisation(values.reshape(-1, n_outputs), enabled=scale, name="y")
+        counts = None
+        if weights is not None:
+            shape = weights.shape + (1,) * (values.ndim - 1 - weights.ndim)
+            counts = np.broadcast_to(weights.reshape(shape), values.shape[:-1]).ravel()
+        mean, scale_ = standardisation(
+            values.reshape(-1, n_outputs), counts, enabled=scale, name="y"
+        )
         fitted = {"n_outputs_": n_outputs, "target_mean_": mean, "target_scale_": scale_}
     scaled = (values - fitted["target_mean_"]) / fitted["target_scale_"]
     return torch.from_numpy(scaled.astype(np.float32)), fitted

@@ -192,7 +192,7 @@ class RNNSequenceTransformer(
         return params
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Train the encoder, supervised by ``y`` or as an autoencoder without it.
 
         Parameters
@@ -208,16 +208,20 @@ class RNNSequenceTransformer(
             classification or regression head on the embedding. None trains an
             encoder-decoder that reconstructs each input sequence from its
             embedding.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the sequences in the loss (the validation loss of early
+            stopping included) and the input and target scaling; None weighs
+            them alike.
 
         Returns
         -------
         self : object
             The fitted transformer.
         """
-        return self._fit_or_restore(X, y)
+        return self._fit_or_restore(X, y, sample_weight=sample_weight)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y=None, classes=None):
+    def partial_fit(self, X, y=None, classes=None, sample_weight=None):
         """Train the encoder for one epoch, supervised by ``y`` or as an autoencoder.
 
         Each call is one pass over the sequences it is given, at the current
@@ -239,6 +243,9 @@ class RNNSequenceTransformer(
         classes : array-like of shape (n_classes,), default=None
             With class labels, every label ``y`` may hold in any call; needed on
             the first call if a batch may lack a class.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the sequences in this epoch's loss, as in ``fit`` (the
+            first call also weighs the scaling with them).
 
         Returns
         -------
@@ -248,12 +255,10 @@ class RNNSequenceTransformer(
         if classes is not None:
             classes = np.unique(np.asarray(classes))
         first = not hasattr(self, "net_")
-        return self._partial_fit_once(X, y, classes if first else None)
+        return self._partial_fit_once(X, y, classes if first else None, sample_weight)
 
-    def _encode_targets(self, y, warm, classes=None):
-        import torch
-
-        from ._modules import MaskedMSELoss
+    def _encode_targets(self, y, warm, classes=None, weights=None):
+        from ._modules import MaskedMSELoss, RegressionLoss, WeightedCrossEntropyLoss
 
         if y is None:
             objective = "reconstruction"
@@ -288,18 +293,21 @@ class RNNSequenceTransformer(
             )
             output_params["output_size"] = len(classes)
             fitted["classes_"] = classes
-            return TrainingTargets(indices, output_params, torch.nn.CrossEntropyLoss, {}, fitted)
+            return TrainingTargets(indices, output_params, WeightedCrossEntropyLoss, {}, fitted)
         previous = (
             {name: getattr(self, name) for name in ("n_outputs_", "target_mean_", "target_scale_")}
             if warm
             else None
         )
         values, target_fitted = numeric_targets(
-            y.astype(float).reshape(len(y), -1), scale=self.scale_targets, previous=previous
+            y.astype(float).reshape(len(y), -1),
+            scale=self.scale_targets,
+            previous=previous,
+            weights=weights,
         )
         output_params["output_size"] = target_fitted["n_outputs_"]
         fitted.update(target_fitted)
-        return TrainingTargets(values, output_params, torch.nn.MSELoss, {}, fitted)
+        return TrainingTargets(values, output_params, RegressionLoss, {}, fitted)
 
     def transform(self, X):
         """Embed each sequence of ``X`` as a vector of ``n_components`` values.

@@ -28,10 +28,33 @@ _WINDOWS_DEPEND_ON_EARLIER_ROWS = (
     "a window is made of the rows before it, so transforming a reordered or partial "
     "table is not the same as reordering or subsetting the transformed windows"
 )
+# Weighting a sample by k is the same loss as repeating it k times, and for a few
+# epochs the two fits agree to float32 rounding (tests/test_sample_weight.py checks
+# it). Over the default 200 epochs of stochastic training that rounding grows until
+# the learning-rate schedule takes other decisions; and with early stopping, repeated
+# rows also move the time-ordered validation split and a regressor's leave-one-out
+# ridge (leaving one copy out is not leaving the sample out). scikit-learn's MLP
+# passes this check only with its full-batch lbfgs solver.
+_WEIGHTS_ARE_NOT_REPEATS_UNDER_SGD = (
+    "stochastic training over 200 epochs (and a validation split of the rows) does not "
+    "keep weighted and repeated samples equal beyond float rounding"
+)
 EXPECTED_FAILED_CHECKS: dict[str, dict[str, str]] = {
     "SlidingWindowTransformer": {
         "check_methods_sample_order_invariance": _WINDOWS_DEPEND_ON_EARLIER_ROWS,
         "check_methods_subset_invariance": _WINDOWS_DEPEND_ON_EARLIER_ROWS,
+    },
+    **{
+        name: {"check_sample_weight_equivalence_on_dense_data": _WEIGHTS_ARE_NOT_REPEATS_UNDER_SGD}
+        for name in (
+            "GRUClassifier",
+            "GRURegressor",
+            "LSTMClassifier",
+            "LSTMRegressor",
+            "RNNClassifier",
+            "RNNRegressor",
+            "RNNSequenceTransformer",
+        )
     },
 }
 
