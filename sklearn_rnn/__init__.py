@@ -6,7 +6,7 @@ first fitted or loaded, not here.
 
 from ._classifier import GRUClassifier, LSTMClassifier, RNNClassifier
 from ._composite import load, save
-from ._data import from_channels_first
+from ._data import from_channels_first, from_lag_rows
 from ._regressor import GRURegressor, LSTMRegressor, RNNRegressor
 from ._transformer import RNNSequenceTransformer
 from ._version import __version__
@@ -24,6 +24,7 @@ __all__ = [
     "make_windows",
     "__version__",
     "from_channels_first",
+    "from_lag_rows",
     "load",
     "save",
 ]

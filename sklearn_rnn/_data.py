@@ -871,3 +871,52 @@ def from_channels_first(X):
             f"got {X.ndim} dimensions."
         )
     return np.swapaxes(X, 1, 2)
+
+
+def from_lag_rows(X, n_channels):
+    """Turn rows of lags, laid out channel by channel, into sequences.
+
+    sktime's ``make_reduction`` with exogenous ``X`` hands a tabular regressor
+    rows ``[y lags, X_1 lags, ..., X_k lags]``, each block in time order.
+    Read as this package's 2D layout, such a row would be one univariate
+    sequence ``(k + 1) * window_length`` steps long; this helper makes it a
+    sequence of ``window_length`` steps with ``k + 1`` features. Use it in
+    front of a regressor, ``make_pipeline(FunctionTransformer(from_lag_rows,
+    kw_args={"n_channels": k + 1}), LSTMRegressor())``. The layout cannot be
+    told from the rows alone, so the conversion is explicit.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_channels * n_lags)
+        Rows of lags, channel-major: the first ``n_lags`` columns are the
+        first channel's lags, oldest first, and so on.
+    n_channels : int
+        Number of channels (the target and its exogenous series).
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_lags, n_channels)
+        A view of ``X`` where it can be one.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_rnn import from_lag_rows
+    >>> rows = np.array([[1, 2, 3, 10, 20, 30]])   # y lags 1, 2, 3; X lags 10, 20, 30
+    >>> from_lag_rows(rows, n_channels=2)[0].tolist()
+    [[1, 10], [2, 20], [3, 30]]
+    """
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(
+            f"from_lag_rows expects a 2D array (n_samples, n_channels * n_lags); got "
+            f"{X.ndim} dimensions."
+        )
+    if not isinstance(n_channels, (int, np.integer)) or n_channels < 1:
+        raise ValueError(f"n_channels must be a positive int, got {n_channels!r}.")
+    if X.shape[1] % n_channels:
+        raise ValueError(
+            f"X has {X.shape[1]} columns, which do not split into {n_channels} channels "
+            "of equal numbers of lags."
+        )
+    return np.swapaxes(X.reshape(X.shape[0], n_channels, -1), 1, 2)
