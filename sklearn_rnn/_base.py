@@ -11,6 +11,7 @@ one typed value, ``_targets`` encodes targets, ``_batches`` builds datasets,
 below and read their own parameters; this class reads only the shared ones.
 """
 
+import copy
 import json
 import os
 import warnings
@@ -34,8 +35,9 @@ from ._data import (
     validate_sample_weight,
 )
 
-# Losses a saved model may name: torch's, by class name; this package's are in _modules.LOSSES.
-_TORCH_LOSSES = ("MSELoss", "CrossEntropyLoss")
+# torch's losses, which models saved before sample weights name, by the losses of this
+# package that compute the same and also take sample weights (see _modules.LOSSES).
+_TORCH_LOSSES = {"MSELoss": "RegressionLoss", "CrossEntropyLoss": "WeightedCrossEntropyLoss"}
 # The constraint of the Elman cell's ``nonlinearity``, for the estimators that have one.
 NONLINEARITY = [StrOptions({"tanh", "relu"})]
 # The constraint of ``patch_size``, for the estimators that have one.
@@ -45,8 +47,13 @@ PATCH_SIZE = [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})]
 AUTO_PATCH_STEPS = 32
 
 
-def resolved_patch_size(patch_size, sequences, per_step):
-    """``patch_size`` as an int for validated ``sequences``; an error if it cannot apply."""
+def resolved_patch_size(patch_size, sequences, per_step, fitted=None):
+    """``patch_size`` as an int for validated ``sequences``; an error if it cannot apply.
+
+    ``fitted``, the size a warm start continues with: "auto" keeps it, whatever
+    the length of the new sequences."""
+    if patch_size == "auto" and fitted is not None:
+        return fitted
     if patch_size == "auto":
         return 1 if per_step else max(1, -(-sequences.longest // AUTO_PATCH_STEPS))
     if patch_size > 1 and per_step:
@@ -62,6 +69,48 @@ def _plain_number(value):
     if isinstance(value, np.generic):
         return value.item()
     raise TypeError(f"{value!r} of type {type(value).__name__} is not JSON")
+
+
+def _with_defaults(module_class, params):
+    """``params`` with the module's defaults for those a model saved by an earlier
+    version did not name (a warm start compares them with a new fit's)."""
+    import inspect
+
+    from ._modules import RecurrentNetwork
+
+    def defaults(cls):
+        return {
+            name: parameter.default
+            for name, parameter in inspect.signature(cls).parameters.items()
+            if parameter.default is not inspect.Parameter.empty
+        }
+
+    signature = inspect.signature(module_class).parameters
+    filled = defaults(module_class)
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.values()):
+        # The encoder's parameters, passed on through **encoder_params.
+        filled = {**defaults(RecurrentNetwork), **filled}
+    return {**filled, **params}
+
+
+def _training_state(net):
+    """Copies of what an epoch of ``net`` changes, for ``_restore_training_state``."""
+    generator = getattr(net, "generator", None)
+    return (
+        copy.deepcopy(net.module_.state_dict()),
+        copy.deepcopy(net.optimizer_.state_dict()),
+        len(net.history),
+        None if generator is None else generator.get_state(),
+    )
+
+
+def _restore_training_state(net, saved):
+    module_state, optimizer_state, n_epochs, generator_state = saved
+    net.module_.load_state_dict(module_state)
+    net.optimizer_.load_state_dict(optimizer_state)
+    del net.history[n_epochs:]
+    if generator_state is not None:
+        net.generator.set_state(generator_state)
 
 
 def _target_weights(weights, sequences, layout):
@@ -318,12 +367,14 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
         sequences, y = validate_fit_data(self, X, y, targets=spec, reset=not continuing)
         if warm and previous_input_size != self.input_size_:
             raise ValueError(
-                f"warm_start=True continues training the fitted network, which takes "
-                f"{previous_input_size} features per time step, but X has "
-                f"{self.input_size_}. Set warm_start=False to train a new network."
+                f"warm_start=True (and partial_fit) continue training the fitted network, "
+                f"which takes {previous_input_size} features per time step, but X has "
+                f"{self.input_size_}. Fit anew (warm_start=False) to train a new network."
             )
         settings = self.get_params(deep=False)
-        device = self.device_ if continuing else training_device(settings)
+        # Continuing: where the network is now (a loaded model's load(device=...)).
+        device = str(next(self.net_.module_.parameters()).device) if continuing else None
+        device = device or training_device(settings)
         if self.dropout > 0 and self.num_layers == 1 and not continuing:
             warnings.warn(
                 f"dropout={self.dropout} has no effect with num_layers=1: dropout is "
@@ -346,6 +397,7 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
         if self.accelerator is None:
             dataset = place_on_device(dataset, device)
         if continuing:
+            self.device_ = device
             self._train_one_more_epoch(dataset)
             return self
         seed = seed_from_random_state(self.random_state)
@@ -353,7 +405,7 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
         if self.checkpoint_dir is not None and not partial:
             from ._checkpoint import fit_fingerprint, read_checkpoint
 
-            fingerprint = fit_fingerprint(self, sequences.fingerprint_data(), y)
+            fingerprint = fit_fingerprint(self, sequences.fingerprint_data(), y, weights)
             resumed = read_checkpoint(self.checkpoint_dir, fingerprint)
             if resumed is not None:
                 seed = resumed["seed"]
@@ -393,17 +445,22 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
 
     def _train_one_more_epoch(self, dataset):
         """One more epoch of the fitted net on all of ``dataset``, at the current
-        learning rate: without a validation split, the schedule, checkpoints or the
-        estimator's own callbacks, which act once per fit (the linear part's
-        ridge, the intervals' calibration)."""
-        before, after = self._training_callbacks(False)
-        once = {name for name, _ in before + after} | {"plateau_schedule", "checkpoint"}
+        learning rate: without a validation split and without the callbacks that
+        act once per fit (``once_per_fit``: the schedule, checkpoints, the linear
+        part's ridge, the intervals' calibration). An epoch that fails leaves the
+        network, its optimizer, random stream and history as they were."""
         net = self.net_
+        saved = _training_state(net)
         callbacks, train_split = net.callbacks_, net.train_split
-        net.callbacks_ = [(name, cb) for name, cb in callbacks if name not in once]
+        net.callbacks_ = [
+            (name, cb) for name, cb in callbacks if not getattr(cb, "once_per_fit", False)
+        ]
         net.train_split = None
         try:
             net.partial_fit(dataset, epochs=1)
+        except BaseException:
+            _restore_training_state(net, saved)
+            raise
         finally:
             net.callbacks_, net.train_split = callbacks, train_split
         self._record_history(False, warn=False)
@@ -655,10 +712,8 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
         for key, tensor in tensors.items():
             if key.startswith("fitted."):
                 setattr(estimator, key[len("fitted.") :], tensor.numpy())
-        criterion_name = config.get("criterion")
-        if criterion_name in _TORCH_LOSSES:
-            criterion = getattr(torch.nn, criterion_name)
-        elif criterion_name in _modules.LOSSES:
+        criterion_name = _TORCH_LOSSES.get(config.get("criterion"), config.get("criterion"))
+        if criterion_name in _modules.LOSSES:
             criterion = _modules.LOSSES[criterion_name]
         else:
             raise ValueError(f"{path}: unknown criterion {criterion_name!r}.")
@@ -671,7 +726,10 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
         net = build_net(
             estimator.get_params(deep=False),
             module=estimator._network_class(),
-            module_params={key: _persistence.from_json(v) for key, v in config["module"].items()},
+            module_params=_with_defaults(
+                estimator._network_class(),
+                {key: _persistence.from_json(v) for key, v in config["module"].items()},
+            ),
             criterion=criterion,
             criterion_params=criterion_params,
             device=resolve_device(device),

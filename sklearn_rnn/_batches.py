@@ -339,11 +339,24 @@ class WeightedDataset(Dataset):
         return self.inner.prediction_order()
 
     def subset(self, index):
+        """The samples at ``index``, their weights scaled to a mean of 1 among them.
+
+        The losses treat weights as numbers of copies, so a validation split and
+        its training part each keep their own scale: one part's weights never
+        change the other's losses.
+        """
         if isinstance(self.weights, RaggedDataset):
-            return WeightedDataset(self.inner.subset(index), self.weights.subset(index))
-        return WeightedDataset(
-            self.inner.subset(index), self.weights[_on_device_of(index, self.weights)]
-        )
+            weights = self.weights.subset(index)
+            sums = torch.cumsum(torch.cat([weights.values.new_zeros(1), weights.values[:, 0]]), 0)
+            total = (sums[weights.offsets + weights.lengths] - sums[weights.offsets]).sum()
+            mean = total / weights.lengths.sum().clamp(min=1)
+            if mean > 0:
+                weights = RaggedDataset(weights.values / mean, weights.offsets, weights.lengths)
+        else:
+            weights = self.weights[_on_device_of(index, self.weights)]
+            if weights.numel() and weights.mean() > 0:
+                weights = weights / weights.mean()
+        return WeightedDataset(self.inner.subset(index), weights)
 
     def tensors(self):
         extra = self.weights.tensors() if isinstance(self.weights, RaggedDataset) else [self.weights]

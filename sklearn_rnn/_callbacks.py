@@ -53,6 +53,8 @@ class PlateauSchedule(Callback):
         State from ``get_state`` of an interrupted fit, to continue from.
     """
 
+    once_per_fit = True  # not run again by partial_fit's later epochs
+
     _STATE = (
         "best_loss_",
         "best_epoch_",
@@ -238,6 +240,8 @@ class LinearSkipFit(Callback):
         Candidate penalties; None: ``_ridge.DEFAULT_ALPHAS``.
     """
 
+    once_per_fit = True  # not run again by partial_fit's later epochs
+
     def __init__(self, alphas=None):
         self.alphas = alphas
 
@@ -287,6 +291,8 @@ class IntervalCalibration(Callback):
     ----------
     min_samples : int, default=10
     """
+
+    once_per_fit = True  # not run again by partial_fit's later epochs
 
     def __init__(self, min_samples=10):
         self.min_samples = min_samples
@@ -370,6 +376,8 @@ class LinearSkipRefit(Callback):
     trained correction (one backfitting step). Must come after the schedule
     that restores the best weights.
     """
+
+    once_per_fit = True  # not run again by partial_fit's later epochs
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         from ._ridge import ridge_fit

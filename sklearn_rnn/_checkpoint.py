@@ -32,15 +32,16 @@ _NEUTRAL_PARAMS = {
 }
 
 
-def fit_fingerprint(estimator, X, y):
-    """A digest of what determines the fit: class, parameters and data."""
+def fit_fingerprint(estimator, X, y, sample_weight=None):
+    """A digest of what determines the fit: class, parameters, data and weights."""
     params = {
         name: repr(value)
         for name, value in sorted(estimator.get_params(deep=False).items())
         if name not in _NEUTRAL_PARAMS
         and not (name == "random_state" and not isinstance(value, Integral))
     }
-    text = json.dumps([type(estimator).__name__, params, joblib.hash((X, y))])
+    data = (X, y) if sample_weight is None else (X, y, sample_weight)
+    text = json.dumps([type(estimator).__name__, params, joblib.hash(data)])
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -89,6 +90,8 @@ class CheckpointEvery(Callback):
     seed : int
         The seed of the fit, reused on resume.
     """
+
+    once_per_fit = True  # not run again by partial_fit's later epochs
 
     def __init__(self, directory, every, fingerprint, seed):
         self.directory = directory

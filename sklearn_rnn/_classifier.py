@@ -104,7 +104,10 @@ class _RecurrentClassifier(ClassifierMixin, BaseRecurrentEstimator):
     def _network_params(self, sequences, targets):
         params = super()._network_params(sequences, targets)
         self.patch_size_ = resolved_patch_size(
-            self.patch_size, sequences, params.get("per_step", False)
+            self.patch_size,
+            sequences,
+            params.get("per_step", False),
+            fitted=getattr(self, "patch_size_", None),  # set only when continuing
         )
         params["patch_size"] = self.patch_size_
         return params

@@ -465,6 +465,16 @@ def _check_sequence_shape(X):
         )
 
 
+def _check_univariate(estimator):
+    """2D X holds univariate sequences: refuse it for a model of several features."""
+    if estimator.input_size_ != 1:
+        raise ValueError(
+            f"X is 2D, which means univariate sequences, but {type(estimator).__name__} "
+            f"was fitted on sequences with {estimator.input_size_} features per time step. "
+            "Pass a 3D array of shape (n_samples, n_timesteps, n_features)."
+        )
+
+
 def _record_layout(estimator, ndim, n_features, reset):
     """Record the input layout (``reset``), or check ``n_features`` per step against it."""
     if reset:
@@ -494,8 +504,12 @@ def _validate_inputs(estimator, X, ndim, reset):
     if ndim == 3:
         X = check_array(X, allow_nd=True, dtype=FLOAT_DTYPES, estimator=estimator, input_name="X")
         _reset_3d_features(estimator, X, reset)
-    else:
+    elif reset or estimator.input_ndim_ == 2:
         X = validate_data(estimator, X, reset=reset, dtype=FLOAT_DTYPES)[:, :, np.newaxis]
+    else:  # continuing a model fitted on 3D sequences: read 2D X as predict does
+        _check_univariate(estimator)
+        X = check_array(X, dtype=FLOAT_DTYPES, estimator=estimator, input_name="X")
+        X = X[:, :, np.newaxis]
     _record_layout(estimator, ndim, X.shape[2], reset)
     return as_sequences(X)
 
@@ -648,7 +662,11 @@ def validate_fit_data(estimator, X, y, *, targets, reset=True):
         # 2D data: its columns are the time steps of univariate sequences, and
         # scikit-learn's column count and name checks apply to them unchanged.
         del common["estimator"]
-        X, y = validate_data(estimator, X, y, reset=reset, dtype=FLOAT_DTYPES, **common)
+        if reset or estimator.input_ndim_ == 2:
+            X, y = validate_data(estimator, X, y, reset=reset, dtype=FLOAT_DTYPES, **common)
+        else:  # continuing a model fitted on 3D sequences: read 2D X as predict does
+            _check_univariate(estimator)
+            X, y = check_X_y(X, y, dtype=FLOAT_DTYPES, estimator=estimator, **common)
         X = X[:, :, np.newaxis]
     _record_layout(estimator, ndim, X.shape[2], reset)
     return as_sequences(X), y
@@ -702,13 +720,8 @@ def validate_predict_data(estimator, X):
         return as_sequences(X)
     if estimator.input_ndim_ == 2 or ndim < 2:
         X = validate_data(estimator, X, reset=False, dtype=FLOAT_DTYPES)
-    elif estimator.input_size_ != 1:
-        raise ValueError(
-            f"X is 2D, which means univariate sequences, but {name} was fitted on "
-            f"sequences with {estimator.input_size_} features per time step. Pass a 3D "
-            "array of shape (n_samples, n_timesteps, n_features)."
-        )
     else:
+        _check_univariate(estimator)
         X = check_array(X, dtype=FLOAT_DTYPES, estimator=estimator, input_name="X")
     return as_sequences(X[:, :, np.newaxis])
 
@@ -741,6 +754,14 @@ def standardisation(rows, counts=None, *, enabled, name):
     return mean, scale
 
 
+def _ndim(values):
+    """The number of dimensions of ``values``, or -1 for a ragged nesting."""
+    try:
+        return np.ndim(values)
+    except ValueError:
+        return -1
+
+
 def validate_sample_weight(sample_weight, sequences, *, per_step):
     """``sample_weight`` checked and scaled to a mean of 1; None when it weighs
     every sample alike (None, or equal weights).
@@ -766,10 +787,10 @@ def validate_sample_weight(sample_weight, sequences, *, per_step):
     n_samples = len(sequences)
     ragged = isinstance(sequences, RaggedSequences)
     steps = None
+    listed = isinstance(sample_weight, (list, tuple)) and any(np.ndim(w) for w in sample_weight)
     if per_step and not np.isscalar(sample_weight):
-        if ragged and len(sample_weight) == n_samples and all(
-            np.ndim(w) == 1 for w in sample_weight
-        ):
+        total = len(sequences.values) if ragged else None
+        if ragged and listed and len(sample_weight) == n_samples:
             lengths = [len(w) for w in sample_weight]
             if lengths != sequences.lengths.tolist():
                 raise ValueError(
@@ -777,7 +798,10 @@ def validate_sample_weight(sample_weight, sequences, *, per_step):
                     "every sequence: one array per sequence, as long as it."
                 )
             steps = np.concatenate([np.asarray(w, dtype=np.float64) for w in sample_weight])
-        elif np.ndim(sample_weight) == 2:
+        elif ragged and not listed and np.ndim(sample_weight) == 1 and len(sample_weight) == total != n_samples:
+            # One weight per time step, end to end, as a long frame's y is laid out.
+            steps = np.asarray(sample_weight, dtype=np.float64)
+        elif not ragged and _ndim(sample_weight) == 2:
             steps = np.asarray(sample_weight, dtype=np.float64)
             expected = (n_samples, getattr(sequences, "n_timesteps", None))
             if ragged or steps.shape != expected:

@@ -8,7 +8,7 @@ from skorch.hf import AccelerateMixin
 from skorch.utils import to_tensor
 from torch.utils.data import DataLoader
 
-from ._modules import batch_weights, in_loss_units
+from ._modules import batch_weights, in_loss_units, without_weights
 
 
 class AcceleratedNet(AccelerateMixin, NeuralNet):
@@ -21,6 +21,9 @@ class AcceleratedNet(AccelerateMixin, NeuralNet):
     def __init__(self, *args, generator=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.generator = generator
+
+    def infer(self, x, **fit_params):
+        return super().infer(without_weights(x), **fit_params)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         y_pred, y_true = in_loss_units(self.module_, y_pred, to_tensor(y_true, y_pred.device))

@@ -45,6 +45,13 @@ def batch_weights(X):
     return X.get("sample_weight") if isinstance(X, dict) else None
 
 
+def without_weights(X):
+    """A batch's inputs for the module: ``X`` less its sample weights."""
+    if isinstance(X, dict) and "sample_weight" in X:
+        return {key: value for key, value in X.items() if key != "sample_weight"}
+    return X
+
+
 def step_mask(lengths, n_timesteps, device):
     """(batch, time) booleans marking the real steps of padded sequences, or None."""
     if lengths is None:
@@ -811,19 +818,19 @@ class SequenceEmbeddingNetwork(nn.Module):
 
 
 def _weighted_mean(loss, counted, sample_weight):
-    """Mean of ``loss`` over the ``counted`` elements (a float mask: 1, 0, or a
-    class weight), each also weighted by its sample's or time step's weight.
+    """``sum(w * c * loss) / sum(c)``: the mean of ``loss`` over the ``counted``
+    elements (a float mask: 1, 0, or a class weight), each multiplied by its
+    sample's (or time step's) weight ``w``.
 
-    ``sample_weight`` of shape (batch,) or (batch, time) is broadcast over the
-    remaining axes of ``loss``.
+    The weights act as numbers of copies (the estimators scale them to a mean of
+    1), so a batch's loss adds up over batches as skorch averages them, by batch
+    size, whatever samples a batch holds. ``sample_weight`` of shape (batch,) or
+    (batch, time) is broadcast over the remaining axes of ``loss``.
     """
-    weight = counted
-    if sample_weight is not None:
-        sample_weight = sample_weight.to(loss.device, loss.dtype)
-        shape = sample_weight.shape + (1,) * (loss.dim() - sample_weight.dim())
-        weight = weight * sample_weight.view(shape)
-    total = weight.sum()
-    return (loss * weight).sum() / total.clamp(min=torch.finfo(loss.dtype).tiny)
+    sample_weight = sample_weight.to(loss.device, loss.dtype)
+    shape = sample_weight.shape + (1,) * (loss.dim() - sample_weight.dim())
+    weighted = (loss * counted * sample_weight.view(shape)).sum()
+    return weighted / counted.sum().clamp(min=torch.finfo(loss.dtype).tiny)
 
 
 class MaskedMSELoss(nn.Module):
@@ -840,8 +847,9 @@ class MaskedMSELoss(nn.Module):
 
 class WeightedCrossEntropyLoss(nn.CrossEntropyLoss):
     """torch's cross-entropy of (batch, n_classes) logits, with class weights, that
-    also takes a weight per sample: ``sum(s_i c_i l_i) / sum(s_i c_i)`` for sample
-    weights ``s``, class weights ``c`` of the true labels and losses ``l``."""
+    also takes a weight per sample: ``sum(s_i c_i l_i) / sum(c_i)`` for sample
+    weights ``s``, class weights ``c`` of the true labels and losses ``l`` (torch's
+    own ``sum(c_i l_i) / sum(c_i)`` for weights of 1)."""
 
     def forward(self, logits, target, sample_weight=None):
         if sample_weight is None:

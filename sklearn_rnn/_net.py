@@ -18,7 +18,7 @@ from skorch.utils import to_tensor
 
 from ._batches import BatchIterator, ValidationSplit
 from ._callbacks import PlateauSchedule, StopOnNonFiniteLoss
-from ._modules import batch_weights, in_loss_units
+from ._modules import batch_weights, in_loss_units, without_weights
 
 PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16, "float16": torch.float16}
 OPTIMIZERS = {
@@ -355,8 +355,7 @@ class RecurrentNet(NeuralNet):
 
     def infer(self, x, **fit_params):
         x = to_tensor(x, device=self.device)
-        if isinstance(x, Mapping) and "sample_weight" in x:
-            x = {key: value for key, value in x.items() if key != "sample_weight"}
+        x = without_weights(x)
         module = self._forward_module()
         with self.autocast(), self._own_random_stream():
             if isinstance(x, Mapping):

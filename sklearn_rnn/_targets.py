@@ -73,9 +73,9 @@ def numeric_targets(y, *, scale, previous=None, weights=None):
     if previous is not None:
         if n_outputs != previous["n_outputs_"]:
             raise ValueError(
-                f"warm_start=True continues training a network with "
-                f"{previous['n_outputs_']} output(s), but y has {n_outputs}. Set "
-                "warm_start=False to train anew."
+                f"warm_start=True (and partial_fit) continue training a network with "
+                f"{previous['n_outputs_']} output(s), but y has {n_outputs}. Fit anew "
+                "(warm_start=False) to train for other outputs."
             )
         fitted = dict(previous)
     else:
@@ -156,7 +156,8 @@ def flatten_steps(y_true, y_pred, sample_weight=None):
 
     ``y_pred`` is an array (n_samples, n_timesteps, ...) or a list of arrays
     (n_timesteps_i, ...); ``y_true`` is laid out as in ``fit``. A sequence's
-    sample weight is repeated for each of its steps.
+    sample weight is repeated for each of its steps; weights per step (as
+    ``fit`` takes them) are kept.
 
     Returns
     -------
@@ -177,5 +178,13 @@ def flatten_steps(y_true, y_pred, sample_weight=None):
         y_pred = y_pred.reshape((-1,) + y_pred.shape[2:])
     y_true = y_true.reshape(y_pred.shape)
     if sample_weight is not None:
-        sample_weight = np.repeat(np.asarray(sample_weight, dtype=np.float64), lengths)
+        if isinstance(sample_weight, (list, tuple)) and sample_weight and np.ndim(sample_weight[0]):
+            # Per step, a list of arrays (n_timesteps_i,).
+            sample_weight = np.concatenate([np.asarray(w, dtype=np.float64) for w in sample_weight])
+        else:
+            sample_weight = np.asarray(sample_weight, dtype=np.float64)
+            if sample_weight.ndim == 1 and len(sample_weight) == len(lengths):
+                sample_weight = np.repeat(sample_weight, lengths)  # per sequence
+            else:  # per step: (n_samples, n_timesteps), or end to end
+                sample_weight = sample_weight.ravel()
     return y_true, y_pred, sample_weight

@@ -186,7 +186,10 @@ class RNNSequenceTransformer(
     def _network_params(self, sequences, targets):
         params = super()._network_params(sequences, targets)
         self.patch_size_ = resolved_patch_size(
-            self.patch_size, sequences, params.get("per_step", False)
+            self.patch_size,
+            sequences,
+            params.get("per_step", False),
+            fitted=getattr(self, "patch_size_", None),  # set only when continuing
         )
         params["patch_size"] = self.patch_size_
         return params
@@ -252,9 +255,16 @@ class RNNSequenceTransformer(
         self : object
             The transformer, trained for one more epoch.
         """
+        first = not hasattr(self, "net_")
         if classes is not None:
             classes = np.unique(np.asarray(classes))
-        first = not hasattr(self, "net_")
+            known = getattr(self, "classes_", None)
+            if not first and (known is None or not np.array_equal(classes, known)):
+                raise ValueError(
+                    f"classes={classes.tolist()!r} differs from the classes of the first "
+                    f"call to partial_fit (or of fit): "
+                    f"{None if known is None else known.tolist()!r}."
+                )
         return self._partial_fit_once(X, y, classes if first else None, sample_weight)
 
     def _encode_targets(self, y, warm, classes=None, weights=None):
@@ -276,8 +286,9 @@ class RNNSequenceTransformer(
                 )
         if warm and objective != self.objective_:
             raise ValueError(
-                f"warm_start=True continues training for {self.objective_}, but this y "
-                f"means {objective}. Set warm_start=False to train anew."
+                f"warm_start=True (and partial_fit) continue training for "
+                f"{self.objective_}, but this y means {objective}. Fit anew "
+                "(warm_start=False) to train for it."
             )
         fitted = {"objective_": objective, "_n_features_out": self.n_components}
         output_params = {"n_components": self.n_components}

@@ -148,3 +148,56 @@ def test_dask_ml_incremental_trains_block_by_block(rng):
     incremental.fit(da.from_array(X, chunks=(20, 12)), da.from_array(y, chunks=20), classes=["down", "up"])
     assert incremental.estimator_.n_iter_ == 4  # one epoch per block
     assert set(incremental.predict(da.from_array(X, chunks=(20, 12))).compute()) <= {"down", "up"}
+
+
+def test_a_failed_call_leaves_the_model_as_it_was(rng):
+    X, y = series_windows(rng)
+    reg = LSTMRegressor(hidden_size=4, max_epochs=3, linear_skip=False, random_state=0).fit(X, y)
+    before, n_epochs = reg.predict(X[:5]), len(reg.net_.history)
+    with pytest.raises(ValueError, match="Training diverged"):
+        reg.partial_fit(X, y * 1e30)
+    np.testing.assert_array_equal(reg.predict(X[:5]), before)
+    assert len(reg.net_.history) == n_epochs == reg.n_iter_
+    # And it trains on as if nothing had happened.
+    again = LSTMRegressor(hidden_size=4, max_epochs=3, linear_skip=False, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(reg.partial_fit(X, y).predict(X), again.partial_fit(X, y).predict(X))
+
+
+def test_later_calls_train_where_the_network_is(rng):
+    X, y = series_windows(rng)
+    reg = LSTMRegressor(hidden_size=4, max_epochs=2, random_state=0).fit(X, y)
+    reg.device_ = "cuda"  # as a model trained on a GPU and loaded with load(device="cpu")
+    reg.partial_fit(X, y)
+    assert reg.device_ == "cpu"
+
+
+def test_2d_batches_continue_a_model_of_univariate_3d_sequences(rng):
+    X, y = series_windows(rng)  # (n, 8, 1)
+    reg = LSTMRegressor(hidden_size=4, max_epochs=2, random_state=0).fit(X, y)
+    reg.partial_fit(np.asarray(X)[:, :, 0], y)
+    assert reg.n_iter_ == 3
+
+
+def test_models_saved_before_weights_and_patches_continue_training(rng):
+    from pathlib import Path
+
+    import pandas as pd
+
+    import sklearn_rnn
+
+    path = Path(__file__).parent / "data" / "format1_gru_classifier"
+    X = pd.DataFrame(rng.normal(size=(30, 8)), columns=[f"t{k}" for k in range(8)])
+    y = np.where(X.mean(axis=1) > 0, "up", "down")
+    loaded = sklearn_rnn.load(path)
+    loaded.partial_fit(X, y, sample_weight=rng.uniform(0.5, 2.0, 30))
+    warm = sklearn_rnn.load(path).set_params(warm_start=True, max_epochs=2)
+    warm.fit(X, y)
+    assert warm.patch_size_ == 1
+
+
+def test_a_warm_start_keeps_its_patches_for_sequences_of_another_length(rng):
+    y = rng.randint(0, 2, 20)
+    clf = LSTMClassifier(hidden_size=4, max_epochs=1, warm_start=True, random_state=0)
+    clf.fit(rng.normal(size=(20, 100, 1)), y)
+    clf.fit(rng.normal(size=(20, 60, 1)), y)
+    assert clf.patch_size_ == 4

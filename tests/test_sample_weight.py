@@ -79,7 +79,7 @@ def test_weights_reach_the_validation_loss_and_nothing_else_there(rng):
     other[-n_valid:] = rng.uniform(0.1, 3.0, n_valid)  # only the held-out windows differ
     first = LSTMRegressor(**params).fit(X, y, sample_weight=base)
     second = LSTMRegressor(**params).fit(X, y, sample_weight=other)
-    # The same training (to the rounding of the weights, scaled to a mean of 1)...
+    # The same training (each part's weights are scaled to a mean of 1 among them)...
     np.testing.assert_allclose(first.loss_curve_, second.loss_curve_, rtol=1e-6)
     # ...judged by another validation loss.
     assert not np.allclose(first.validation_loss_curve_, second.validation_loss_curve_, rtol=1e-3)
@@ -137,15 +137,16 @@ def test_sample_and_class_weights_multiply_in_the_loss():
     loss = WeightedCrossEntropyLoss(weight=class_weight)(logits, target, sample_weight)
     each = torch.nn.functional.cross_entropy(logits, target, reduction="none")
     combined = sample_weight * class_weight[target]
-    torch.testing.assert_close(loss, (combined * each).sum() / combined.sum())
+    torch.testing.assert_close(loss, (combined * each).sum() / class_weight[target].sum())
     # Per step: a sequence's weight, or a step's; padded steps (-100) never count.
     steps = torch.tensor([[0, 1, -100], [2, 2, 1]])
     per_step = PerStepCrossEntropyLoss()(torch.randn(2, 3, 3), steps, torch.tensor([1.0, 3.0]))
     assert torch.isfinite(per_step)
     pred, true = torch.randn(4, 2), torch.randn(4, 2)
+    # Weights (scaled to a mean of 1) count as copies: [2, 0, 0, 2] is rows 0, 0, 3, 3.
     torch.testing.assert_close(
-        RegressionLoss()(pred, true, torch.tensor([1.0, 0.0, 0.0, 1.0])),
-        ((pred - true) ** 2)[[0, 3]].mean(),
+        RegressionLoss()(pred, true, torch.tensor([2.0, 0.0, 0.0, 2.0])),
+        ((pred - true) ** 2)[[0, 0, 3, 3]].mean(),
     )
 
 
@@ -208,3 +209,50 @@ def test_metadata_routing_carries_weights_through_pipelines_and_searches(rng):
     # AdaBoost needs sample_weight in fit, and reweights the samples every round.
     boost = AdaBoostRegressor(LSTMRegressor(**params), n_estimators=2, random_state=0).fit(X, y)
     assert boost.predict(X).shape == y.shape
+
+
+def test_a_batchs_weighted_loss_adds_up_like_its_rows():
+    # skorch averages batch losses by batch size: a weighted loss must add up the same
+    # way, so early stopping's validation loss does not depend on how rows are batched.
+    torch.manual_seed(0)
+    pred, true, weights = torch.randn(10, 2), torch.randn(10, 2), torch.rand(10) * 2
+    loss = RegressionLoss()
+    whole = loss(pred, true, weights)
+    halves = (4 * loss(pred[:4], true[:4], weights[:4]) + 6 * loss(pred[4:], true[4:], weights[4:])) / 10
+    torch.testing.assert_close(whole, halves)
+    logits, labels = torch.randn(10, 3), torch.randint(0, 3, (10,))
+    cross_entropy = WeightedCrossEntropyLoss()
+    whole = cross_entropy(logits, labels, weights)
+    halves = (
+        4 * cross_entropy(logits[:4], labels[:4], weights[:4])
+        + 6 * cross_entropy(logits[4:], labels[4:], weights[4:])
+    ) / 10
+    torch.testing.assert_close(whole, halves)
+
+
+def test_weights_are_part_of_a_checkpoints_fingerprint(rng):
+    from sklearn_rnn._checkpoint import fit_fingerprint
+
+    reg, X, y = LSTMRegressor(), rng.normal(size=(5, 3, 1)), rng.normal(size=5)
+    assert fit_fingerprint(reg, X, y) == fit_fingerprint(reg, X, y, None)
+    assert fit_fingerprint(reg, X, y) != fit_fingerprint(reg, X, y, np.arange(5.0))
+
+
+def test_weighted_training_through_an_accelerator(rng):
+    accelerate = pytest.importorskip("accelerate")
+    X, y = rng.normal(size=(30, 6, 1)), rng.normal(size=30)
+    reg = LSTMRegressor(
+        hidden_size=4, max_epochs=2, accelerator=accelerate.Accelerator(cpu=True), random_state=0
+    )
+    reg.fit(X, y, sample_weight=rng.uniform(0.5, 2.0, 30))
+    assert np.isfinite(reg.predict(X)).all()
+
+
+def test_per_step_weights_score_as_they_fit(rng):
+    X = rng.normal(size=(20, 7, 1))
+    labels = (X[:, :, 0] > 0).astype(int)
+    weights = rng.uniform(0, 1, (20, 7))
+    clf = LSTMClassifier(hidden_size=4, max_epochs=2, return_sequences=True, random_state=0)
+    clf.fit(X, labels, sample_weight=weights)
+    expected = np.average(clf.predict(X) == labels, weights=weights)
+    assert clf.score(X, labels, sample_weight=weights) == pytest.approx(expected)
