@@ -1,11 +1,8 @@
 """partial_fit: one epoch per call, scaling fixed at the first call, classes declared
 up front; and the clients that need it: Optuna's pruning and dask-ml's Incremental."""
 
-import warnings
-
 import numpy as np
 import pytest
-from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_rnn import (
     GRUClassifier,
@@ -14,13 +11,6 @@ from sklearn_rnn import (
     RNNSequenceTransformer,
     make_windows,
 )
-
-
-@pytest.fixture(autouse=True)
-def _quiet_convergence():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
 
 
 def series_windows(rng, n=240, window=8):

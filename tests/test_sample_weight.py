@@ -1,13 +1,10 @@
 """sample_weight: through windows, batches, losses, the validation loss, class weights,
 the linear part's ridge and the scaling; and through scikit-learn's metadata routing."""
 
-import warnings
-
 import numpy as np
 import pytest
 import sklearn
 import torch
-from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_rnn import (
     GRURegressor,
@@ -18,13 +15,6 @@ from sklearn_rnn import (
 )
 from sklearn_rnn._modules import PerStepCrossEntropyLoss, RegressionLoss, WeightedCrossEntropyLoss
 from sklearn_rnn._ridge import StreamingRidge
-
-
-@pytest.fixture(autouse=True)
-def _quiet_convergence():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
 
 
 def noisy_windows(rng, n=200, window=8):
