@@ -798,13 +798,13 @@ def validate_sample_weight(sample_weight, sequences, *, per_step):
                     "every sequence: one array per sequence, as long as it."
                 )
             steps = np.concatenate([np.asarray(w, dtype=np.float64) for w in sample_weight])
-        elif ragged and not listed and np.ndim(sample_weight) == 1 and len(sample_weight) == total != n_samples:
+        elif ragged and not listed and _ndim(sample_weight) == 1 and len(sample_weight) == total:
             # One weight per time step, end to end, as a long frame's y is laid out.
             steps = np.asarray(sample_weight, dtype=np.float64)
         elif not ragged and _ndim(sample_weight) == 2:
             steps = np.asarray(sample_weight, dtype=np.float64)
-            expected = (n_samples, getattr(sequences, "n_timesteps", None))
-            if ragged or steps.shape != expected:
+            expected = (n_samples, sequences.n_timesteps)
+            if steps.shape != expected:
                 raise ValueError(
                     f"sample_weight per time step must have shape {expected} (a weight "
                     f"per sample and step), got {steps.shape}."
