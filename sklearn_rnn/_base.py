@@ -47,6 +47,18 @@ PATCH_SIZE = [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})]
 AUTO_PATCH_STEPS = 32
 
 
+def with_patch_size(estimator, params, sequences):
+    """The network ``params`` with ``estimator.patch_size`` resolved, which is
+    recorded as ``patch_size_`` (for the estimators that have ``patch_size``)."""
+    estimator.patch_size_ = resolved_patch_size(
+        estimator.patch_size,
+        sequences,
+        params.get("per_step", False),
+        fitted=getattr(estimator, "patch_size_", None),  # set only when continuing
+    )
+    return {**params, "patch_size": estimator.patch_size_}
+
+
 def resolved_patch_size(patch_size, sequences, per_step, fitted=None):
     """``patch_size`` as an int for validated ``sequences``; an error if it cannot apply.
 

@@ -6,10 +6,10 @@ from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import NONLINEARITY, PATCH_SIZE, BaseRecurrentEstimator, resolved_patch_size
+from ._base import NONLINEARITY, PATCH_SIZE, BaseRecurrentEstimator, with_patch_size
 from ._data import TargetSpec
 from ._docs import fill_doc
-from ._targets import TrainingTargets, class_targets, flatten_steps
+from ._targets import TrainingTargets, class_targets, declared_classes, flatten_steps
 
 
 class _RecurrentClassifier(ClassifierMixin, BaseRecurrentEstimator):
@@ -102,15 +102,7 @@ class _RecurrentClassifier(ClassifierMixin, BaseRecurrentEstimator):
         return RecurrentNetwork
 
     def _network_params(self, sequences, targets):
-        params = super()._network_params(sequences, targets)
-        self.patch_size_ = resolved_patch_size(
-            self.patch_size,
-            sequences,
-            params.get("per_step", False),
-            fitted=getattr(self, "patch_size_", None),  # set only when continuing
-        )
-        params["patch_size"] = self.patch_size_
-        return params
+        return with_patch_size(self, super()._network_params(sequences, targets), sequences)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
@@ -151,14 +143,8 @@ class _RecurrentClassifier(ClassifierMixin, BaseRecurrentEstimator):
                 "frequencies in y, which partial_fit sees one batch at a time; pass the "
                 "weights as a dict {label: weight}."
             )
-        if classes is not None:
-            classes = np.unique(np.asarray(classes))
-            if not first and not np.array_equal(classes, self.classes_):
-                raise ValueError(
-                    f"classes={classes.tolist()!r} differs from the classes of the first "
-                    f"call to partial_fit (or of fit): {self.classes_.tolist()!r}."
-                )
-        elif first:
+        classes = declared_classes(classes, None if first else self.classes_)
+        if classes is None and first:
             raise ValueError(
                 "classes must be given on the first call to partial_fit: every label y "
                 "may hold in any call, since one batch need not hold every class."

@@ -151,6 +151,23 @@ def class_targets(y, *, estimator_name, class_weight=None, previous_classes=None
     return indices, classes, weights
 
 
+def declared_classes(classes, fitted=None):
+    """``partial_fit``'s ``classes``, sorted and unique, or None when not given.
+
+    ``fitted``, the classes of the fitted network (None on a first call): later
+    calls may repeat ``classes``, not change them.
+    """
+    if classes is None:
+        return None
+    classes = np.unique(np.asarray(classes))
+    if fitted is not None and not np.array_equal(classes, fitted):
+        raise ValueError(
+            f"classes={classes.tolist()!r} differs from the classes of the first call to "
+            f"partial_fit (or of fit): {np.asarray(fitted).tolist()!r}."
+        )
+    return classes
+
+
 def flatten_steps(y_true, y_pred, sample_weight=None):
     """Per-step targets and predictions as one row per time step, for scoring.
 

@@ -2,18 +2,16 @@
 
 from numbers import Integral
 
-import numpy as np
-
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import NONLINEARITY, PATCH_SIZE, BaseRecurrentEstimator, resolved_patch_size
+from ._base import NONLINEARITY, PATCH_SIZE, BaseRecurrentEstimator, with_patch_size
 from ._data import TargetSpec, is_long_frame, validate_predict_data
 from ._docs import fill_doc
-from ._targets import TrainingTargets, class_targets, numeric_targets
+from ._targets import TrainingTargets, class_targets, declared_classes, numeric_targets
 
 
 @fill_doc
@@ -184,15 +182,7 @@ class RNNSequenceTransformer(
         return SequenceEmbeddingNetwork
 
     def _network_params(self, sequences, targets):
-        params = super()._network_params(sequences, targets)
-        self.patch_size_ = resolved_patch_size(
-            self.patch_size,
-            sequences,
-            params.get("per_step", False),
-            fitted=getattr(self, "patch_size_", None),  # set only when continuing
-        )
-        params["patch_size"] = self.patch_size_
-        return params
+        return with_patch_size(self, super()._network_params(sequences, targets), sequences)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, sample_weight=None):
@@ -256,15 +246,7 @@ class RNNSequenceTransformer(
             The transformer, trained for one more epoch.
         """
         first = not hasattr(self, "net_")
-        if classes is not None:
-            classes = np.unique(np.asarray(classes))
-            known = getattr(self, "classes_", None)
-            if not first and (known is None or not np.array_equal(classes, known)):
-                raise ValueError(
-                    f"classes={classes.tolist()!r} differs from the classes of the first "
-                    f"call to partial_fit (or of fit): "
-                    f"{None if known is None else known.tolist()!r}."
-                )
+        classes = declared_classes(classes, None if first else getattr(self, "classes_", ()))
         return self._partial_fit_once(X, y, classes if first else None, sample_weight)
 
     def _encode_targets(self, y, warm, classes=None, weights=None):
