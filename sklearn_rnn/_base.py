@@ -29,6 +29,7 @@ from . import _persistence
 from ._data import (
     RaggedSequences,
     seed_from_random_state,
+    series_statistics,
     standardisation,
     validate_fit_data,
     validate_predict_data,
@@ -161,7 +162,7 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
         "bidirectional": ["boolean"],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "pooling": [StrOptions({"last", "mean", "max", "attention"})],
-        "scale_inputs": ["boolean"],
+        "scale_inputs": ["boolean", StrOptions({"auto", "series"})],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
@@ -394,17 +395,22 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
                 UserWarning,
             )
         weights = validate_sample_weight(sample_weight, sequences, per_step=spec.layout == "step")
+        self._check_future(sequences, fitted=warm)
         if not warm:
-            self.input_mean_, self.input_scale_ = standardisation(
-                *sequences.timestep_rows(weights), enabled=self.scale_inputs, name="X"
-            )
+            self._fit_scaling(sequences, weights)
+        y = self._series_scaled_targets(sequences, y, spec)
         targets = self._encode_targets(
             y, warm, classes, _target_weights(weights, sequences, spec.layout)
         )
         for name, value in targets.fitted.items():
             setattr(self, name, value)
         dataset = make_dataset(
-            sequences, self.input_mean_, self.input_scale_, targets.values, spec.layout, weights
+            sequences,
+            *self._input_scaling(sequences),
+            targets.values,
+            spec.layout,
+            weights,
+            self._future_scaling(),
         )
         if self.accelerator is None:
             dataset = place_on_device(dataset, device)
@@ -454,6 +460,112 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
         self.device_ = device
         self._record_history(early_stopping, warn=not partial)
         return self
+
+    def _fit_scaling(self, sequences, weights):
+        """Learn the input standardisation: per feature, and per series where
+        ``scale_inputs`` (or a regressor's ``scale_targets``) is "series"; and
+        the known-future columns' standardisation."""
+        panel = getattr(sequences, "row_series", None) is not None
+        targets_known = getattr(sequences, "target_features", None) is not None
+        settings = {"inputs": self.scale_inputs, "targets": getattr(self, "scale_targets", None)}
+        by_series = tuple(
+            part
+            for part, setting in settings.items()
+            if setting == "series"
+            # "auto": per series for a panel (its targets, where they are features)
+            or (setting == "auto" and panel and (part == "inputs" or targets_known))
+        )
+        if by_series:
+            self.series_scaling_ = by_series
+            self.series_labels_, self.series_mean_, self.series_scale_ = series_statistics(
+                sequences, weights
+            )
+        self.input_mean_, self.input_scale_ = standardisation(
+            *sequences.timestep_rows(weights),
+            enabled=bool(self.scale_inputs) and "inputs" not in by_series,
+            name="X",
+        )
+        if getattr(sequences, "n_future", 0):
+            self.n_future_, self.future_steps_ = sequences.n_future, sequences.horizon
+            self.future_mean_, self.future_scale_ = standardisation(
+                *sequences.future_rows(), enabled=bool(self.scale_inputs), name="X"
+            )
+
+    def _series_scaling(self, sequences):
+        """Each series' mean and scale (n_series, n_features) for ``sequences``,
+        and the series of each row (None for one series): a series seen in fit
+        keeps its fitted statistics, another gets those of its rows in ``sequences``."""
+        row_series = getattr(sequences, "row_series", None)
+        labels = [None] if row_series is None else list(sequences.series_labels)
+        fitted = {label: position for position, label in enumerate(self.series_labels_)}
+        mean = np.zeros((len(labels), self.series_mean_.shape[1]))
+        scale = np.ones_like(mean)
+        unseen = []
+        for position, label in enumerate(labels):
+            if label in fitted:
+                mean[position] = self.series_mean_[fitted[label]]
+                scale[position] = self.series_scale_[fitted[label]]
+            else:
+                unseen.append(position)
+        if unseen:
+            own_labels, own_mean, own_scale = series_statistics(sequences)
+            own = {label: position for position, label in enumerate(own_labels)}
+            for position in unseen:
+                found = own.get(labels[position])
+                if found is not None:  # else the series has no window here
+                    mean[position], scale[position] = own_mean[found], own_scale[found]
+        return mean, scale, row_series
+
+    def _input_scaling(self, sequences):
+        """The mean and scale ``make_dataset`` standardises ``sequences`` with:
+        per feature, or per row (n_rows, n_features) when scaled per series."""
+        if "inputs" not in getattr(self, "series_scaling_", ()):
+            return self.input_mean_, self.input_scale_
+        mean, scale, row_series = self._series_scaling(sequences)
+        if row_series is None:
+            return mean[0], scale[0]
+        return mean[row_series], scale[row_series]
+
+    def _future_scaling(self):
+        """The known-future columns' (mean, scale), or None without them."""
+        if not getattr(self, "n_future_", 0):
+            return None
+        return self.future_mean_, self.future_scale_
+
+    def _reads_future(self):
+        """Whether the estimator reads windows' known-future columns (regressors)."""
+        return False
+
+    def _series_scaled_targets(self, sequences, y, spec):
+        """``y`` scaled per series before its encoding (regressors); here unchanged."""
+        return y
+
+    def _check_future(self, sequences, fitted):
+        """Refuse known-future columns where they cannot be read, or that differ
+        from those the model was fitted with."""
+        n_future = getattr(sequences, "n_future", 0)
+        name = type(self).__name__
+        if n_future and not self._reads_future():
+            raise ValueError(
+                f"X holds known-future columns (Windows made with future=...), which "
+                f"{name} does not read: only the regressors' forecasts use them, and "
+                "not with return_sequences=True. Make the windows without future=."
+            )
+        if not fitted:
+            return
+        expected = getattr(self, "n_future_", 0)
+        if n_future != expected or (n_future and sequences.horizon != self.future_steps_):
+            have = f"{n_future} known-future column(s)" + (
+                f" over {sequences.horizon} step(s)" if n_future else ""
+            )
+            want = f"{expected} known-future column(s)" + (
+                f" over {self.future_steps_} step(s)" if expected else ""
+            )
+            raise ValueError(
+                f"X has {have}, but {name} was fitted with {want}. Make the windows "
+                "with the same future= columns and horizon as in fit (make_windows, or "
+                "make_forecast_windows for the periods after the data)."
+            )
 
     def _train_one_more_epoch(self, dataset):
         """One more epoch of the fitted net on all of ``dataset``, at the current
@@ -512,20 +624,24 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
         ``_prediction.batched_outputs``."""
         from ._prediction import batched_outputs
 
+        self._check_future(sequences, fitted=True)
         return batched_outputs(
             self.net_,
             sequences,
-            self.input_mean_,
-            self.input_scale_,
+            *self._input_scaling(sequences),
             self.batch_size,
             compute,
             step_outputs,
+            self._future_scaling(),
         )
 
     def _forward(self, X):
         """Network outputs for ``X``, float64: an array with a row per sequence, or
         a list of per-step arrays for ragged sequences and per-step outputs."""
-        sequences = validate_predict_data(self, X)
+        return self._forward_sequences(validate_predict_data(self, X))
+
+    def _forward_sequences(self, sequences):
+        """``_forward`` of validated ``sequences``."""
         net = self.net_
         # The net's own forward (mixed precision, compiled module), without
         # evaluation_step's per-batch bookkeeping, a tenth of a one-sample

@@ -101,10 +101,11 @@ class SequenceDataset(Dataset):
 
 
 class WindowDataset(Dataset):
-    """Windows over one series, gathered from the series batch by batch.
+    """Windows over one or several series, gathered from the rows batch by batch.
 
-    Holds the series once, so memory grows with the series and not with
-    series x window.
+    Holds the rows once, so memory grows with the series and not with
+    series x window. With known-future rows, a batch is the dict of the windows
+    ``"X"`` and their futures ``"future"``.
 
     Parameters
     ----------
@@ -113,28 +114,46 @@ class WindowDataset(Dataset):
         The row where each window starts.
     window_size : int
     y : torch.Tensor of shape (n_samples, ...) or None
+    future : torch.Tensor of shape (n_rows, n_future) or None, default=None
+        Known-future columns; a window's future is the ``horizon`` rows after it.
+    horizon : int or None, default=None
     """
 
-    def __init__(self, series, starts, window_size, y=None):
+    def __init__(self, series, starts, window_size, y=None, future=None, horizon=None):
         self.series = series
         self.starts = starts
         self.offsets = torch.arange(window_size, device=series.device)
         self.y = y
+        self.future = future
+        self.horizon = horizon
+        if future is not None:
+            self.future_offsets = window_size + torch.arange(horizon, device=series.device)
 
     def __len__(self):
         return self.starts.shape[0]
 
     def __getitem__(self, index):
         index = _on_device_of(index, self.series)
-        rows = self.starts[index].unsqueeze(-1) + self.offsets
-        return self.series[rows], (None if self.y is None else self.y[index])
+        starts = self.starts[index].unsqueeze(-1)
+        windows = self.series[starts + self.offsets]
+        y = None if self.y is None else self.y[index]
+        if self.future is None:
+            return windows, y
+        return {"X": windows, "future": self.future[starts + self.future_offsets]}, y
+
+    def _like(self, series, starts, y, future):
+        return WindowDataset(series, starts, len(self.offsets), y, future, self.horizon)
 
     def tensors(self):
-        return [self.series, self.starts] + ([] if self.y is None else [self.y])
+        extra = [] if self.future is None else [self.future]
+        return [self.series, self.starts] + ([] if self.y is None else [self.y]) + extra
 
     def to(self, device):
-        return WindowDataset(
-            self.series.to(device), self.starts.to(device), len(self.offsets), _to(self.y, device)
+        return self._like(
+            self.series.to(device),
+            self.starts.to(device),
+            _to(self.y, device),
+            _to(self.future, device),
         )
 
     def __getitems__(self, indices):
@@ -146,12 +165,8 @@ class WindowDataset(Dataset):
     def subset(self, index):
         """The windows at ``index`` (a slice or an index tensor) as a new dataset."""
         index = _on_device_of(index, self.series)
-        return WindowDataset(
-            self.series,
-            self.starts[index],
-            len(self.offsets),
-            None if self.y is None else self.y[index],
-        )
+        y = None if self.y is None else self.y[index]
+        return self._like(self.series, self.starts[index], y, self.future)
 
 
 class RaggedDataset(Dataset):
@@ -366,7 +381,9 @@ class WeightedDataset(Dataset):
         return WeightedDataset(self.inner.to(device), self.weights.to(device))
 
 
-def make_dataset(sequences, mean, scale, targets=None, layout="sample", weights=None):
+def make_dataset(
+    sequences, mean, scale, targets=None, layout="sample", weights=None, future_scaling=None
+):
     """The torch dataset of validated ``sequences``, standardised by ``mean`` and ``scale``.
 
     Windows over one series keep the series alone and are gathered per batch;
@@ -386,6 +403,9 @@ def make_dataset(sequences, mean, scale, targets=None, layout="sample", weights=
         Sample weights from ``validate_sample_weight``: of shape (n_samples,),
         per step (n_samples, n_timesteps), or per step end to end for ragged
         sequences (total_timesteps,).
+    future_scaling : tuple (mean, scale) of ndarrays of shape (n_future,) or None
+        The standardisation of windows' known-future columns; None leaves
+        them out.
 
     Returns
     -------
@@ -406,8 +426,20 @@ def make_dataset(sequences, mean, scale, targets=None, layout="sample", weights=
             step_targets=layout == "step",
         )
     elif isinstance(sequences, SeriesWindows):
-        starts = torch.arange(len(sequences), dtype=torch.int64) * sequences.step
-        dataset = WindowDataset(scaled(sequences.series), starts, sequences.n_timesteps, targets)
+        future = None
+        if future_scaling is not None:
+            future_mean, future_scale = future_scaling
+            future = torch.from_numpy(
+                np.ascontiguousarray((sequences.future - future_mean) / future_scale, dtype=np.float32)
+            )
+        dataset = WindowDataset(
+            scaled(sequences.series),
+            torch.from_numpy(np.asarray(sequences.starts, dtype=np.int64)),
+            sequences.n_timesteps,
+            targets,
+            future,
+            sequences.horizon,
+        )
     elif isinstance(sequences, DenseSequences):
         dataset = SequenceDataset(scaled(sequences.values), targets)
     else:
@@ -551,10 +583,14 @@ def prediction_batches(dataset, batch_size):
         inputs = batch["X"] if isinstance(batch, dict) else batch
         missing = -inputs.shape[0] % multiple
         if missing:
-            padding = inputs.new_zeros((missing,) + inputs.shape[1:])
             if isinstance(batch, dict):
-                lengths = torch.cat([batch["lengths"], batch["lengths"].new_ones(missing)])
-                batch = {"X": torch.cat([inputs, padding]), "lengths": lengths}
+                # Padding rows: zeros, of length 1 for ragged sequences.
+                batch = {
+                    name: torch.cat(
+                        [value, (value.new_ones if name == "lengths" else value.new_zeros)((missing,) + value.shape[1:])]
+                    )
+                    for name, value in batch.items()
+                }
             else:
-                batch = torch.cat([inputs, padding])
+                batch = torch.cat([batch, batch.new_zeros((missing,) + batch.shape[1:])])
         yield batch

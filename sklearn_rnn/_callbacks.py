@@ -22,7 +22,7 @@ class StopOnNonFiniteLoss(Callback):
                 raise ValueError(
                     f"Training diverged: {key} became {net.history[-1, key]} in epoch "
                     f"{len(net.history)}. Lower lr, keep clip_grad_norm set, or keep "
-                    "scale_inputs=True."
+                    "scale_inputs at its default."
                 )
 
 

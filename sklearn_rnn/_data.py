@@ -17,6 +17,8 @@ import scipy.sparse as sp
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_array, check_X_y, validate_data
 
+from ._panel import Windows
+
 FLOAT_DTYPES = (np.float64, np.float32)
 
 _LAYOUT_HELP = (
@@ -101,27 +103,52 @@ class DenseSequences:
 
 
 class SeriesWindows:
-    """Overlapping windows over one series, held as the series alone.
+    """Windows over one series, or over several end to end, held as the rows alone.
 
-    Window ``k`` is ``series[k * step : k * step + n_timesteps]``.
+    Window ``k`` is ``series[starts[k] : starts[k] + n_timesteps]``.
 
     Parameters
     ----------
-    windows : ndarray of shape (n_samples, n_timesteps, n_features)
-        The windows as given: a strided view of ``series``.
+    windows : ndarray of shape (n_samples, n_timesteps, n_features) or Windows
+        The windows as given: a strided view of ``series``, or a
+        :class:`~sklearn_rnn.Windows`.
     series : ndarray of shape (n_rows, n_features)
         A read-only view of the rows the windows are cut from.
-    step : int
-        Rows between the starts of consecutive windows.
+    starts : ndarray of shape (n_samples,)
+        The row each window starts at.
+    row_series : ndarray of shape (n_rows,) or None, default=None
+        Position in ``series_labels`` of each row's series; None: one series.
+    series_labels : ndarray of shape (n_series,) or None, default=None
+    future : ndarray of shape (n_rows, n_future) or None, default=None
+        Known-future columns; window ``k``'s are the ``horizon`` rows after it.
+    horizon : int or None, default=None
+    target_features : tuple of int or None, default=None
+        Positions among the features of the targets' columns.
     """
 
-    def __init__(self, windows, series, step):
+    def __init__(
+        self,
+        windows,
+        series,
+        starts,
+        *,
+        row_series=None,
+        series_labels=None,
+        future=None,
+        horizon=None,
+        target_features=None,
+    ):
         self.windows = windows
         self.series = series
-        self.step = step
+        self.starts = starts
+        self.row_series = row_series
+        self.series_labels = series_labels
+        self.future = future
+        self.horizon = horizon
+        self.target_features = target_features
 
     def __len__(self):
-        return self.windows.shape[0]
+        return len(self.starts)
 
     @property
     def n_timesteps(self):
@@ -135,12 +162,16 @@ class SeriesWindows:
     def n_features(self):
         return self.windows.shape[2]
 
+    @property
+    def n_future(self):
+        return 0 if self.future is None else self.future.shape[1]
+
     def timestep_rows(self, weights=None):
         """The series' rows, each counted once per window that holds it (with
         ``weights``, by the weight of each such window, or of the row's step in
         it): the statistics of the windows, without materialising them."""
         n_rows = self.series.shape[0]
-        starts = np.arange(len(self)) * self.step
+        starts = self.starts
         if weights is not None and weights.ndim == 2:
             counts = np.zeros(n_rows)
             np.add.at(counts, starts[:, np.newaxis] + np.arange(self.n_timesteps), weights)
@@ -150,8 +181,19 @@ class SeriesWindows:
         )
         return self.series, np.cumsum(counts)[:n_rows]
 
+    def future_rows(self):
+        """The known-future rows, each counted once per window whose future holds it."""
+        n_rows = self.future.shape[0]
+        first = self.starts + self.n_timesteps
+        counts = np.bincount(first, minlength=n_rows + 1) - np.bincount(
+            first + self.horizon, minlength=n_rows + 1
+        )
+        return self.future, np.cumsum(counts)[:n_rows]
+
     def fingerprint_data(self):
-        return self.windows
+        if isinstance(self.windows, np.ndarray):
+            return self.windows
+        return (self.series, self.starts, self.future)
 
 
 class RaggedSequences:
@@ -196,7 +238,26 @@ def as_sequences(X):
     if structure is None:
         return DenseSequences(X)
     series, step = structure
-    return SeriesWindows(X, series, step)
+    return SeriesWindows(X, series, np.arange(X.shape[0], dtype=np.int64) * step)
+
+
+def windows_sequences(X):
+    """The typed value of a :class:`~sklearn_rnn.Windows` (no copy of its rows)."""
+    values = X.values
+    if values.dtype not in FLOAT_DTYPES:
+        values = values.astype(np.float64)
+    if len(X) == 0:
+        raise ValueError("Found array with 0 sample(s) (shape=(0, ...)) while a minimum of 1 is required.")
+    return SeriesWindows(
+        X,
+        values,
+        X.starts,
+        row_series=X.row_series,
+        series_labels=X.series_labels,
+        future=X.future_values,
+        horizon=X.horizon,
+        target_features=X.target_features,
+    )
 
 
 def is_long_frame(X):
@@ -495,8 +556,21 @@ def _reset_3d_features(estimator, X, reset):
             del estimator.feature_names_in_
 
 
+def _validate_windows(estimator, X, reset):
+    """The typed value of a :class:`~sklearn_rnn.Windows`, its layout recorded or checked."""
+    sequences = windows_sequences(X)
+    if reset:
+        estimator.n_features_in_ = sequences.n_features
+        if hasattr(estimator, "feature_names_in_"):
+            del estimator.feature_names_in_
+    _record_layout(estimator, 3, sequences.n_features, reset)
+    return sequences
+
+
 def _validate_inputs(estimator, X, ndim, reset):
     """Validate ``X`` alone for fit (its targets are checked on their own)."""
+    if isinstance(X, Windows):
+        return _validate_windows(estimator, X, reset)
     if _is_sequence_table(X):
         sequences = validate_ragged(estimator, X, reset=reset)
         _record_layout(estimator, 3, sequences.n_features, reset)
@@ -649,10 +723,13 @@ def validate_fit_data(estimator, X, y, *, targets, reset=True):
     common = dict(
         multi_output=targets.multi_output, y_numeric=targets.numeric, estimator=estimator
     )
-    if _is_sequence_table(X):
-        sequences = validate_ragged(estimator, X, reset=reset)
+    if isinstance(X, Windows) or _is_sequence_table(X):
+        if isinstance(X, Windows):
+            sequences = _validate_windows(estimator, X, reset)
+        else:
+            sequences = validate_ragged(estimator, X, reset=reset)
         # y gets scikit-learn's own checks and messages against one row per sequence.
-        y = check_X_y(np.empty((len(sequences), 1)), y, **common)[1]
+        y = check_X_y(np.zeros((len(sequences), 1)), y, **common)[1]
         _record_layout(estimator, 3, sequences.n_features, reset)
         return sequences, y
     if ndim == 3:
@@ -701,6 +778,8 @@ def validate_predict_data(estimator, X):
     -------
     sequences : DenseSequences, SeriesWindows or RaggedSequences
     """
+    if isinstance(X, Windows):
+        return _validate_windows(estimator, X, reset=False)
     ndim = _input_ndim(X)
     _check_ndim(X, ndim)
     name = type(estimator).__name__
@@ -752,6 +831,51 @@ def standardisation(rows, counts=None, *, enabled, name):
             f"deviation overflows float64. Rescale {name} before fitting."
         )
     return mean, scale
+
+
+def series_statistics(sequences, weights=None):
+    """Each series' mean and scale of the rows its windows read.
+
+    Rows count once per window holding them (by ``weights``, as
+    ``standardisation`` counts them). Input that is not a panel of windows is
+    one series, labelled None; series with no window are left out.
+
+    Returns
+    -------
+    labels : ndarray of shape (n_series,), object
+    mean, scale : ndarrays of shape (n_series, n_features)
+    """
+    rows, counts = sequences.timestep_rows(weights)
+    codes = getattr(sequences, "row_series", None)
+    if codes is None:
+        mean, scale = standardisation(rows, counts, enabled=True, name="X")
+        return np.array([None], dtype=object), mean[np.newaxis], scale[np.newaxis]
+    labels = sequences.series_labels
+    counts = np.ones(len(rows)) if counts is None else counts
+    total = np.bincount(codes, weights=counts, minlength=len(labels))
+    keep = total > 0
+    total = np.where(keep, total, 1.0)
+
+    def per_series(values):
+        return np.stack(
+            [np.bincount(codes, weights=counts * column, minlength=len(labels)) for column in values.T],
+            axis=1,
+        ) / total[:, np.newaxis]
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        rows = rows.astype(np.float64, copy=False)
+        mean = per_series(np.where(counts[:, np.newaxis] > 0, rows, 0.0))
+        centred = np.where(counts[:, np.newaxis] > 0, rows - mean[codes], 0.0)
+        scale = np.sqrt(per_series(np.square(centred)))
+    if not (np.isfinite(mean).all() and np.isfinite(scale).all()):
+        raise ValueError(
+            "X holds values too large to standardise: a series' mean or standard "
+            "deviation overflows float64. Rescale X before fitting."
+        )
+    # A flat series is centred, not divided by zero; relative to its level, so
+    # that a flat series of large values is not blown up by rounding.
+    scale[scale < 1e-8 * np.maximum(np.abs(mean), 1.0)] = 1.0
+    return labels[keep], mean[keep], scale[keep]
 
 
 def _ndim(values):

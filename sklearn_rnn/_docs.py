@@ -103,15 +103,24 @@ quantiles : sequence of float in (0, 1), default=(0.1, 0.5, 0.9)
     always added: ``predict`` returns it), and the default levels of
     ``predict_quantiles`` for ``loss="gaussian"``.""",
     "scale_inputs": """\
-scale_inputs : bool, default=True
-    Whether to standardise each input feature with the mean and standard
-    deviation seen in ``fit`` (over all samples and time steps). Recurrent
-    cells saturate on unscaled inputs, so leave this on unless the inputs are
-    already scaled.""",
+scale_inputs : bool, "auto" or "series", default="auto"
+    How each input feature is standardised (to the mean and standard deviation
+    seen in ``fit``, over all samples and time steps). ``"series"``: per
+    series of a panel (:class:`~sklearn_rnn.Windows` from
+    :func:`~sklearn_rnn.make_windows` on a (series, time) frame), so that
+    series of very different magnitudes train one network; a series not seen
+    in ``fit`` is scaled by its own rows in the windows it is predicted from.
+    ``"auto"``: ``"series"`` for a panel, else True. Recurrent cells saturate
+    on unscaled inputs, so leave this on unless the inputs are already
+    scaled.""",
     "scale_targets": """\
-scale_targets : bool, default=True
+scale_targets : bool, "auto" or "series", default="auto"
     Whether to standardise each numeric target with its mean and standard
-    deviation for training; predictions are returned on the original scale.""",
+    deviation for training; predictions are returned on the original scale.
+    ``"series"``: by the statistics of the target's column in each window's
+    series, for a panel whose targets are among the window features; the
+    forecasts come back in each series' own units. ``"auto"``: ``"series"``
+    where that applies, else True.""",
     "class_weight": """\
 class_weight : dict, "balanced" or None, default=None
     Weights of the classes in the loss: ``{label: weight}``, ``"balanced"``

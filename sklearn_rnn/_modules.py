@@ -362,6 +362,9 @@ class Seq2SeqNetwork(nn.Module):
         Raw outputs per target and step (a :class:`DistributionHead`'s
         parameters: quantiles, or a mean and a scale); ``decode``'s
         ``step_output`` turns them into what the next step is fed.
+    n_future : int, default=0
+        Known-future values per forecast step, fed to the decoder beside the
+        previous step's forecast (``future`` of ``forward``).
     **encoder_params
         The encoder's ``cell``, ``hidden_size``, ``num_layers``,
         ``bidirectional``, ``dropout``, ``nonlinearity`` and ``pooling``, as in
@@ -374,15 +377,25 @@ class Seq2SeqNetwork(nn.Module):
     """
 
     def __init__(
-        self, input_size, horizon, n_targets, attention=True, n_params=1, **encoder_params
+        self,
+        input_size,
+        horizon,
+        n_targets,
+        attention=True,
+        n_params=1,
+        n_future=0,
+        **encoder_params,
     ):
         super().__init__()
         self.horizon = horizon
+        self.n_future = n_future
         self.encoder = RecurrentNetwork(input_size, None, **encoder_params)
         cell, nonlinearity = self.encoder.cell, self.encoder.nonlinearity
         hidden_size = self.encoder.hidden_size
         encoded_size = self.encoder.n_features_out
-        self.decoder = _Decoder(cell, n_targets, hidden_size, encoded_size, nonlinearity)
+        self.decoder = _Decoder(
+            cell, n_targets + n_future, hidden_size, encoded_size, nonlinearity
+        )
         self.start = nn.Parameter(torch.zeros(n_targets))
         if attention:
             self.attend_query = nn.Linear(hidden_size, hidden_size, bias=False)
@@ -393,9 +406,12 @@ class Seq2SeqNetwork(nn.Module):
             self.attend_query = None
             self.out = nn.Linear(hidden_size, n_targets * n_params)
 
-    def decode(self, X, lengths=None, step_output=None):
+    def decode(self, X, lengths=None, step_output=None, future=None):
         """Forecasts (batch, horizon, ...) and decoder attention weights (batch,
         horizon, time), or None without attention.
+
+        ``future`` (batch, horizon, n_future), with ``n_future``, holds the
+        known-future values of every step; step ``t`` reads those of step ``t``.
 
         ``step_output(raw, step)``, when given, turns a step's raw output
         (batch, n_targets * n_params) into (what the next step is fed, of shape
@@ -409,8 +425,9 @@ class Seq2SeqNetwork(nn.Module):
         previous = self.start.expand(X.shape[0], -1)
         keys = None if self.attend_query is None else self.attend_keys(outputs)
         forecasts, all_weights = [], []
-        for _ in range(self.horizon):
-            hidden, state = self.decoder.step(previous, state)
+        for step in range(self.horizon):
+            inputs = previous if future is None else torch.cat([previous, future[:, step]], dim=1)
+            hidden, state = self.decoder.step(inputs, state)
             if keys is None:
                 previous = self.out(hidden)
             else:
@@ -430,12 +447,12 @@ class Seq2SeqNetwork(nn.Module):
         weights = torch.stack(all_weights, dim=1) if all_weights else None
         return torch.stack(forecasts, dim=1), weights
 
-    def attention_weights(self, X, lengths=None):
+    def attention_weights(self, X, lengths=None, future=None):
         """The decoder's attention weights, shape (batch, horizon, time); with ``attention``."""
-        return self.decode(X, lengths)[1]
+        return self.decode(X, lengths, future=future)[1]
 
-    def forward(self, X, lengths=None):
-        return self.decode(X, lengths)[0]
+    def forward(self, X, lengths=None, future=None):
+        return self.decode(X, lengths, future=future)[0]
 
 
 # Floor of a window's per-feature variance when it is normalised by its own
@@ -619,6 +636,11 @@ class ForecastNetwork(nn.Module):
       would let earlier steps see later ones.
     - ``head`` is a :class:`DistributionHead`: a point forecast, quantiles or a
       Gaussian per output.
+    - Known-future values (``future``, of shape (batch, future_steps,
+      n_future)) are read by the linear part beside the window, and by ``f``:
+      a direct head adds a linear map of them to its output (a head over the
+      recurrent summary and the future side by side), a decoder reads each
+      step's values at that step.
 
     Parameters
     ----------
@@ -640,6 +662,10 @@ class ForecastNetwork(nn.Module):
     distribution : {"point", "quantile", "gaussian"}, default="point"
     quantiles : sequence of float, default=()
         With ``distribution="quantile"``.
+    n_future : int, default=0
+        Known-future values per forecast step.
+    future_steps : int or None, default=None
+        Forecast steps the known future spans (the ``horizon`` with a decoder).
     **encoder_params
         As in :class:`RecurrentNetwork`.
     """
@@ -656,9 +682,13 @@ class ForecastNetwork(nn.Module):
         per_step=False,
         distribution="point",
         quantiles=(),
+        n_future=0,
+        future_steps=None,
         **encoder_params,
     ):
         super().__init__()
+        if n_future and (per_step or (horizon is not None and future_steps != horizon)):
+            raise ValueError("Known-future values need a direct head or a decoder of their horizon.")
         if window_norm not in ("window", "both", None):
             raise ValueError(f"window_norm must be 'window', 'both' or None, got {window_norm!r}.")
         self.horizon = horizon
@@ -673,9 +703,20 @@ class ForecastNetwork(nn.Module):
             last = self.inner.head
         else:
             self.inner = Seq2SeqNetwork(
-                inner_size, horizon, n_outputs, attention, self.head.n_params, **encoder_params
+                inner_size,
+                horizon,
+                n_outputs,
+                attention,
+                self.head.n_params,
+                n_future,
+                **encoder_params,
             )
             last = self.inner.out
+        n_known = n_future * (future_steps or 0)
+        self.future_head = None
+        if n_known and horizon is None:
+            self.future_head = nn.Linear(n_known, n_raw, bias=False)
+            nn.init.zeros_(self.future_head.weight)
         self.output_shape = (n_outputs,) if horizon is None else (horizon, n_outputs)
         self.register_buffer("spread", torch.ones(self.output_shape))
         # Multipliers of the quantiles' distances from the median (the Gaussian's
@@ -683,7 +724,9 @@ class ForecastNetwork(nn.Module):
         self.register_buffer("calibration", torch.ones(self.output_shape + (self.head.n_params,)))
         self.skip = None
         if linear_skip:
-            self.skip = nn.Linear(input_size * skip_window, math.prod(self.output_shape))
+            self.skip = nn.Linear(
+                input_size * skip_window + n_known, math.prod(self.output_shape)
+            )
             self.skip.requires_grad_(False)
             nn.init.zeros_(self.skip.weight)
             nn.init.zeros_(self.skip.bias)
@@ -703,12 +746,14 @@ class ForecastNetwork(nn.Module):
         """What the loss divides errors by (the residual spread), or None."""
         return None if self.skip is None else self.spread
 
-    def skip_features(self, X, lengths=None):
-        """What the linear part reads: (batch, skip_window * features), per step
-        (batch, time, skip_window * features)."""
-        return lagged_windows(X, lengths, self.skip_window, self.per_step)
+    def skip_features(self, X, lengths=None, future=None):
+        """What the linear part reads: (batch, skip_window * features), and the
+        known future flattened after it; per step (batch, time, skip_window *
+        features)."""
+        lagged = lagged_windows(X, lengths, self.skip_window, self.per_step)
+        return lagged if future is None else torch.cat([lagged, future.flatten(1)], dim=1)
 
-    def _parts(self, X, lengths):
+    def _parts(self, X, lengths, future=None):
         if self.window_norm is None:
             Z = X
         else:
@@ -723,13 +768,14 @@ class ForecastNetwork(nn.Module):
         # In float32 under mixed precision too: the recurrent part learns the linear
         # part's residual, which bfloat16's rounding of the level would swamp.
         with torch.autocast(X.device.type, enabled=False):
-            offset = self.skip(self.skip_features(X.float(), lengths))
+            known = None if future is None else future.float()
+            offset = self.skip(self.skip_features(X.float(), lengths, known))
         if not self.per_step:
             offset = offset.view(X.shape[0], *self.output_shape)
         return Z, offset, self.spread
 
-    def _decode(self, X, lengths):
-        Z, offset, spread = self._parts(X, lengths)
+    def _decode(self, X, lengths, future=None):
+        Z, offset, spread = self._parts(X, lengths, future)
 
         def step_output(raw, step):
             forecast = self.head(
@@ -740,22 +786,25 @@ class ForecastNetwork(nn.Module):
             )
             return self.head.point(forecast), forecast
 
-        return self.inner.decode(Z, lengths, step_output)
+        return self.inner.decode(Z, lengths, step_output, future)
 
-    def forward(self, X, lengths=None):
+    def forward(self, X, lengths=None, future=None):
         if self.horizon is not None:
-            return self._decode(X, lengths)[0]
-        Z, offset, spread = self._parts(X, lengths)
-        return self.head(self.inner(Z, lengths), offset, spread, self.calibration)
+            return self._decode(X, lengths, future)[0]
+        Z, offset, spread = self._parts(X, lengths, future)
+        raw = self.inner(Z, lengths)
+        if self.future_head is not None:
+            raw = raw + self.future_head(future.flatten(1))
+        return self.head(raw, offset, spread, self.calibration)
 
-    def point_forecast(self, X, lengths=None):
+    def point_forecast(self, X, lengths=None, future=None):
         """The point forecast (the median or mean of a distribution), shaped as the targets."""
-        return self.head.point(self(X, lengths))
+        return self.head.point(self(X, lengths, future))
 
-    def attention_weights(self, X, lengths=None):
+    def attention_weights(self, X, lengths=None, future=None):
         """The attention weights of the recurrent part (pooling or decoder)."""
         if self.horizon is not None:
-            return self._decode(X, lengths)[1]
+            return self._decode(X, lengths, future)[1]
         Z, _, _ = self._parts(X, lengths)
         return self.inner.attention_weights(Z, lengths)
 

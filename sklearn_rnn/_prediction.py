@@ -17,7 +17,9 @@ from ._data import RaggedSequences
 from ._modules import step_mask
 
 
-def batched_outputs(net, sequences, mean, scale, batch_size, compute, step_outputs=False):
+def batched_outputs(
+    net, sequences, mean, scale, batch_size, compute, step_outputs=False, future_scaling=None
+):
     """Run ``compute(batch)`` over prediction batches of validated ``sequences``.
 
     Parameters
@@ -34,6 +36,8 @@ def batched_outputs(net, sequences, mean, scale, batch_size, compute, step_outpu
     step_outputs : bool, default=False
         Whether the second axis of ``compute``'s output is time; ragged
         sequences then keep only their real steps.
+    future_scaling : tuple of ndarrays or None, default=None
+        The known-future columns' standardisation, for a model fitted with them.
 
     Returns
     -------
@@ -43,7 +47,8 @@ def batched_outputs(net, sequences, mean, scale, batch_size, compute, step_outpu
     """
     module = net.module_
     device = next(module.parameters()).device
-    dataset = place_on_device(make_dataset(sequences, mean, scale), device)
+    dataset = make_dataset(sequences, mean, scale, future_scaling=future_scaling)
+    dataset = place_on_device(dataset, device)
     n_samples, n_done, pieces = len(dataset), 0, []
     ragged_steps = step_outputs and isinstance(sequences, RaggedSequences)
     if module.training:

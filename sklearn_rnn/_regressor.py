@@ -6,7 +6,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import NONLINEARITY, BaseRecurrentEstimator
-from ._data import TargetSpec
+from ._data import TargetSpec, validate_predict_data
 from ._docs import fill_doc
 from ._targets import TrainingTargets, flatten_steps, numeric_targets
 
@@ -23,7 +23,7 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
         "window_norm": [StrOptions({"auto", "window", "both"}), None],
         "loss": [StrOptions({"squared_error", "absolute_error", "huber", "quantile", "gaussian"})],
         "quantiles": ["array-like"],
-        "scale_targets": ["boolean"],
+        "scale_targets": ["boolean", StrOptions({"auto", "series"})],
     }
 
     def __init__(
@@ -40,8 +40,8 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
         window_norm="auto",
         loss="squared_error",
         quantiles=(0.1, 0.5, 0.9),
-        scale_inputs=True,
-        scale_targets=True,
+        scale_inputs="auto",
+        scale_targets="auto",
         max_epochs=200,
         batch_size=32,
         lr=1e-2,
@@ -123,7 +123,68 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
 
     def _forecasting(self):
         distribution = self.loss in ("quantile", "gaussian")
-        return self.linear_skip or distribution or self._window_norm() is not None
+        known_future = getattr(self, "n_future_", 0) > 0
+        return self.linear_skip or distribution or known_future or self._window_norm() is not None
+
+    def _reads_future(self):
+        return not self.return_sequences
+
+    def _window_target_scaling(self, sequences, n_columns, fitting=False):
+        """Each window's mean and scale (n_samples, n_columns) of targets scaled
+        per series, or None: those of the target's column in its series. Windows
+        that do not say which features the targets are (``make_forecast_windows``)
+        take the columns of fit."""
+        if "targets" not in getattr(self, "series_scaling_", ()):
+            return None
+        features = getattr(sequences, "target_features", None)
+        if fitting:
+            self.target_features_ = features
+        elif features is None:
+            features = getattr(self, "target_features_", None)
+        row_series = getattr(sequences, "row_series", None)
+        if features is None:
+            if row_series is None:
+                return None  # one series: the targets' own standardisation does it
+            raise ValueError(
+                "scale_targets='series' scales each series' targets by the statistics "
+                "of their columns among the window's features, but a target column of "
+                "these windows is not a feature. Make them with make_windows(..., "
+                "features=...) including the targets, or set scale_targets=True."
+            )
+        if n_columns % len(features):
+            raise ValueError(
+                f"scale_targets='series': y has {n_columns} column(s) per step, which "
+                f"are not the windows' {len(features)} target column(s) (or a horizon "
+                "of them). Pass the y that make_windows returned with these windows."
+            )
+        mean, scale, row_series = self._series_scaling(sequences)
+        window_series = (
+            np.zeros(len(sequences), dtype=np.int64)
+            if row_series is None
+            else row_series[sequences.starts]
+        )
+        columns = np.tile(features, n_columns // len(features))
+        return mean[window_series][:, columns], scale[window_series][:, columns]
+
+    def _series_scaled_targets(self, sequences, y, spec):
+        if "targets" not in getattr(self, "series_scaling_", ()):
+            return y
+        if spec.layout == "step":
+            raise ValueError(
+                "scale_targets='series' scales a target per window; per-step targets "
+                "(return_sequences=True) are not supported. Set scale_targets=True."
+            )
+        values = np.asarray(y, dtype=np.float64)
+        n_columns = values.shape[-1] if values.ndim > 1 else 1
+        stats = self._window_target_scaling(sequences, n_columns, fitting=True)
+        if stats is None:
+            return y
+        mean, scale = stats
+        if values.ndim == 1:
+            return (values - mean[:, 0]) / scale[:, 0]
+        if values.ndim == 3:  # a decoder's (n_samples, horizon, n_targets)
+            mean, scale = mean[:, np.newaxis], scale[:, np.newaxis]
+        return (values - mean) / scale
 
     def _trained_quantiles(self):
         """``quantiles`` checked, sorted, with the median that ``predict`` returns."""
@@ -158,6 +219,13 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
             window_norm = "window" if several else "both"
         lengths = getattr(sequences, "lengths", None)
         distribution = {"quantile": "quantile", "gaussian": "gaussian"}.get(self.loss, "point")
+        n_future = getattr(self, "n_future_", 0)
+        if n_future and self.decoder is not None and params["horizon"] != self.future_steps_:
+            raise ValueError(
+                f"The decoder forecasts {params['horizon']} step(s), but the windows' "
+                f"known future spans {self.future_steps_}: make the windows with the "
+                "horizon of y (make_windows(..., horizon=h, future=...))."
+            )
         params.update(
             distribution=distribution,
             quantiles=self._trained_quantiles() if distribution == "quantile" else (),
@@ -166,6 +234,8 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
             skip_window=int(lengths.min()) if lengths is not None else sequences.n_timesteps,
             window_norm=window_norm,
         )
+        if n_future:
+            params.update(n_future=n_future, future_steps=self.future_steps_)
         return params
 
     def _early_stopping_by_default(self, n_samples):
@@ -228,7 +298,7 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
             else None
         )
         values, fitted = numeric_targets(
-            y, scale=self.scale_targets, previous=previous, weights=weights
+            y, scale=bool(self.scale_targets), previous=previous, weights=weights
         )
         n_outputs = fitted["n_outputs_"]
         quantiles = self._trained_quantiles() if self.loss == "quantile" else ()
@@ -260,15 +330,22 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
         parameters (..., n_outputs, n_params), the outputs axis dropped for one
         output; a list of such arrays for ragged sequences with per-step outputs."""
         kind, _ = self._distribution_kind()
-        outputs = self._forward(X)
+        sequences = validate_predict_data(self, X)
+        outputs = self._forward_sequences(sequences)
         mean, scale = self.target_mean_, self.target_scale_
+        by_window = self._window_target_scaling(sequences, self.n_outputs_)
+        if by_window is not None:
+            window_mean, window_scale = by_window
+            if self.decoder is not None:
+                window_mean, window_scale = window_mean[:, np.newaxis], window_scale[:, np.newaxis]
+            mean, scale = mean * window_scale + window_mean, scale * window_scale
 
         def unscaled(values):
             if kind == "point":
                 values = values * scale + mean
                 return values[..., 0] if self.n_outputs_ == 1 else values
             if kind == "quantile":
-                values = values * scale[:, np.newaxis] + mean[:, np.newaxis]
+                values = values * scale[..., np.newaxis] + mean[..., np.newaxis]
             else:
                 values = np.stack(
                     [values[..., 0] * scale + mean, values[..., 1] * scale], axis=-1
@@ -631,8 +708,8 @@ class RNNRegressor(_RecurrentRegressor):
         window_norm="auto",
         loss="squared_error",
         quantiles=(0.1, 0.5, 0.9),
-        scale_inputs=True,
-        scale_targets=True,
+        scale_inputs="auto",
+        scale_targets="auto",
         max_epochs=200,
         batch_size=32,
         lr=1e-2,

@@ -99,7 +99,7 @@ class RNNSequenceTransformer(
         dropout=0.0,
         pooling="last",
         patch_size="auto",
-        scale_inputs=True,
+        scale_inputs="auto",
         scale_targets=True,
         max_epochs=200,
         batch_size=32,

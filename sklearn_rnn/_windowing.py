@@ -16,6 +16,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._data import FLOAT_DTYPES
+from ._panel import Windows
 
 
 def _check_size(value, name):
@@ -100,53 +101,122 @@ def _check_finite(values, what):
         )
 
 
-def make_windows(series, window_size, horizon=1, step=1, *, targets=None, features=None):
-    """Cut a time series into (window -> following values) samples.
+def _series_bounds(index):
+    """Codes, labels and first rows of the series of a (series, time) index."""
+    codes, labels = index.get_level_values(0).factorize(use_na_sentinel=False)
+    firsts = np.flatnonzero(np.diff(codes, prepend=-1))
+    if len(firsts) != len(labels):
+        raise ValueError(
+            "series is a long DataFrame indexed by (series, time), but the rows of a "
+            "series are not contiguous. Sort it first: series.sort_index()."
+        )
+    ends = np.append(firsts[1:], len(codes))
+    return codes, np.asarray(labels, dtype=object), firsts, ends
+
+
+def _read_only(values):
+    view = values.view()
+    view.flags.writeable = False
+    return view
+
+
+def _target_features(target_positions, feature_positions):
+    """Positions among the features of the target columns, or None if one is missing."""
+    if not set(target_positions) <= set(feature_positions):
+        return None
+    return tuple(feature_positions.index(p) for p in target_positions)
+
+
+def _shape_targets(y, one_target, horizon):
+    """``y`` of shape (n, horizon, n_targets) in ``make_windows``' documented layout."""
+    if one_target:
+        return y[:, :, 0] if horizon > 1 else y[:, 0, 0]
+    return y[:, 0, :] if horizon == 1 else y.reshape(len(y), -1)
+
+
+def _target_labels(names, one_target, horizon):
+    if horizon == 1:
+        return names
+    if one_target:
+        return [f"{names[0]}(t+{h})" for h in range(1, horizon + 1)]
+    return [f"{name}(t+{h})" for h in range(1, horizon + 1) for name in names]
+
+
+def make_windows(
+    series, window_size, horizon=1, step=1, *, targets=None, features=None, future=None
+):
+    """Cut a time series, or a panel of them, into (window -> following values) samples.
 
     Window ``k`` holds rows ``[k * step, k * step + window_size)`` of the
     ``features`` columns; its target is the ``horizon`` rows of the
     ``targets`` columns that follow it. A window never contains its own target
     or anything after it.
 
+    A long DataFrame indexed by (series, time), sktime's pd-multiindex or
+    neuralforecast's long format with ``set_index(["unique_id", "ds"])``, is a
+    panel: each series is windowed on its own, so no window crosses from one
+    series into the next, and series too short for one window give none.
+
     Parameters
     ----------
     series : array-like of shape (n_timesteps,) or (n_timesteps, n_columns), \
             pandas Series or DataFrame
-        The series, oldest row first.
+        The series, oldest row first; or a panel, a DataFrame with a
+        two-level (series, time) index whose rows of a series are contiguous
+        and in time order.
     window_size : int
         Number of time steps per window.
     horizon : int, default=1
         Number of steps ahead to predict; ``horizon > 1`` gives a target per
         step, to train one model for all steps (direct multi-output).
     step : int, default=1
-        Distance between the starts of consecutive windows.
+        Distance between the starts of consecutive windows of a series.
     targets : column label, int, list of them, or None, default=None
         The columns to predict (labels for a DataFrame, positions otherwise).
         None means every column.
     features : list of column labels or ints, or None, default=None
         The columns windows are made of. None means every column. Columns
         that are features but not targets are exogenous inputs.
+    future : column label, int, list of them, or None, default=None
+        Columns known in advance (calendar, promotions, planned prices): each
+        window is paired with their values at its ``horizon`` target steps,
+        which the regressors read beside the window (the decoders step by
+        step). They may also be features. Only rows after the window and up
+        to its last target are paired, so nothing later can leak in.
 
     Returns
     -------
-    X : ndarray of shape (n_windows, window_size, n_features)
-        The windows: a read-only strided view of the series where the feature
-        columns allow it (all columns, or an evenly spaced run of them), else a
-        view of a copy of those columns (memory of the series, not of the windows).
+    X : ndarray of shape (n_windows, window_size, n_features), or Windows
+        The windows. For one series without ``future``: a read-only strided
+        view of the series where the feature columns allow it (all columns, or
+        an evenly spaced run of them), else a view of a copy of those columns
+        (memory of the series, not of the windows). For a panel or with
+        ``future``: a :class:`Windows`, which holds the rows once and where
+        each window starts, and behaves as that array (``X.future`` gives the
+        known futures, of shape (n_windows, horizon, n_future); ``X.series``
+        each window's series). A panel's windows are ordered by the time of
+        their first target, then by series, so that the last windows are the
+        most recent (as ``TimeSeriesSplit`` and the regressors' early stopping
+        expect).
     y : ndarray, Series or DataFrame
         Shape (n_windows,) for one target column named as a scalar (or a
         single-column series) and ``horizon=1``; (n_windows, horizon) for one
         target and several steps; (n_windows, n_targets) for several targets
         and one step; (n_windows, horizon * n_targets) otherwise, step by step
         (all targets at t+1, then all at t+2, ...). For pandas input, ``y`` is
-        a Series or DataFrame indexed by the time of each window's first target.
+        a Series or DataFrame indexed by the time of each window's first target
+        (by (series, time) for a panel).
+
+    See Also
+    --------
+    make_forecast_windows : The last window of each series, to forecast what
+        follows the data.
 
     Notes
     -----
     To forecast the ``horizon`` steps after the end of the data, fit on these
-    windows and predict from the last ``window_size`` rows:
-    ``model.predict(X_last[np.newaxis])`` with
-    ``X_last = np.asarray(series)[-window_size:]`` (as a column for 1D input).
+    windows and predict from the last ``window_size`` rows of each series:
+    :func:`make_forecast_windows`.
 
     Examples
     --------
@@ -168,46 +238,175 @@ def make_windows(series, window_size, horizon=1, step=1, *, targets=None, featur
     horizon = _check_size(horizon, "horizon")
     step = _check_size(step, "step")
     values, columns, index = _as_float_table(series)
-    n_timesteps = values.shape[0]
-    if n_timesteps < window_size + horizon:
-        raise ValueError(
-            f"window_size={window_size} and horizon={horizon} need a series of at least "
-            f"{window_size + horizon} time steps; this one has {n_timesteps}."
-        )
+    panel = index is not None and index.nlevels > 1
     target_positions, single_target = _column_positions(targets, columns, "targets")
     feature_positions, _ = _column_positions(features, columns, "features")
     feature_values = _select_columns(values, feature_positions)
     target_values = _select_columns(values, target_positions)
     _check_finite(feature_values, "series")
     _check_finite(target_values, "series")
-
-    n_windows = (n_timesteps - window_size - horizon) // step + 1
-    windows = np.lib.stride_tricks.sliding_window_view(feature_values, window_size, axis=0)
-    X = windows[: (n_windows - 1) * step + 1 : step].transpose(0, 2, 1)
-
-    ahead = np.lib.stride_tricks.sliding_window_view(target_values[window_size:], horizon, axis=0)
-    y = ahead[: (n_windows - 1) * step + 1 : step].transpose(0, 2, 1)  # (n, horizon, targets)
+    future_values = None
+    if future is not None:
+        future_positions, _ = _column_positions(future, columns, "future")
+        future_values = _read_only(np.ascontiguousarray(values[:, future_positions]))
+        _check_finite(future_values, "series")
     one_target = single_target or (targets is None and len(columns) == 1)
-    if one_target:
-        y = y[:, :, 0] if horizon > 1 else y[:, 0, 0]
-    else:
-        y = y[:, 0, :] if horizon == 1 else y.reshape(n_windows, -1)
+    names = [columns[p] for p in target_positions]
 
-    if index is None:
+    if not panel and future is None:
+        n_timesteps = values.shape[0]
+        if n_timesteps < window_size + horizon:
+            raise ValueError(
+                f"window_size={window_size} and horizon={horizon} need a series of at "
+                f"least {window_size + horizon} time steps; this one has {n_timesteps}."
+            )
+        n_windows = (n_timesteps - window_size - horizon) // step + 1
+        windows = np.lib.stride_tricks.sliding_window_view(feature_values, window_size, axis=0)
+        X = windows[: (n_windows - 1) * step + 1 : step].transpose(0, 2, 1)
+        ahead = np.lib.stride_tricks.sliding_window_view(
+            target_values[window_size:], horizon, axis=0
+        )
+        y = ahead[: (n_windows - 1) * step + 1 : step].transpose(0, 2, 1)
+        y = _shape_targets(y, one_target, horizon)
+        target_index = None if index is None else index[window_size : window_size + (n_windows - 1) * step + 1 : step]
+    else:
+        if panel:
+            row_codes, labels, firsts, ends = _series_bounds(index)
+        else:
+            row_codes, labels = None, None
+            firsts, ends = np.array([0]), np.array([values.shape[0]])
+        counts = np.maximum((ends - firsts - window_size - horizon) // step + 1, 0)
+        if counts.sum() == 0:
+            raise ValueError(
+                f"window_size={window_size} and horizon={horizon} need a series of at "
+                f"least {window_size + horizon} time steps; the longest here has "
+                f"{int((ends - firsts).max())}."
+            )
+        starts = np.concatenate(
+            [first + step * np.arange(count) for first, count in zip(firsts, counts)]
+        )
+        if panel:
+            # Time-major: the last windows are the most recent of every series.
+            times = index.get_level_values(-1)[starts + window_size]
+            time_rank = _time_rank(times)
+            starts = starts[np.lexsort((row_codes[starts], time_rank))]
+        ahead = starts[:, np.newaxis] + window_size + np.arange(horizon)
+        y = _shape_targets(target_values[ahead], one_target, horizon)
+        X = Windows(
+            _read_only(feature_values),
+            starts,
+            window_size,
+            row_series=row_codes,
+            series_labels=labels,
+            future_values=future_values,
+            horizon=horizon if future is not None else None,
+            target_features=_target_features(target_positions, feature_positions),
+            feature_names=[columns[p] for p in feature_positions],
+        )
+        target_index = None
+        if index is not None:
+            target_index = index[starts + window_size]
+    if target_index is None:
         return X, y
     import pandas as pd
 
-    target_index = index[window_size : window_size + (n_windows - 1) * step + 1 : step]
-    names = [columns[p] for p in target_positions]
     if y.ndim == 1:
         return X, pd.Series(y, index=target_index, name=names[0], copy=False)
-    if horizon == 1:
-        labels = names
-    elif one_target:
-        labels = [f"{names[0]}(t+{h})" for h in range(1, horizon + 1)]
-    else:
-        labels = [f"{name}(t+{h})" for h in range(1, horizon + 1) for name in names]
+    labels = _target_labels(names, one_target, horizon)
     return X, pd.DataFrame(y, index=target_index, columns=labels, copy=False)
+
+
+def _time_rank(values):
+    """Rank of each value among the sorted distinct values (times of any kind)."""
+    import pandas as pd
+
+    return pd.factorize(values, sort=True)[0]
+
+
+def make_forecast_windows(series, window_size, horizon=1, *, features=None, future=None):
+    """The last window of each series, to forecast the steps that follow the data.
+
+    Without ``future``, the window of each series is its last
+    ``window_size`` rows. With ``future``, the last ``horizon`` rows of each
+    series are the periods to forecast: they hold the known-future columns
+    (their other columns are ignored and may be NaN), and the window is the
+    ``window_size`` rows before them.
+
+    Parameters
+    ----------
+    series : array-like, pandas Series or DataFrame
+        One series or a panel, laid out as for :func:`make_windows`.
+    window_size : int
+        Time steps per window, as the model was trained with.
+    horizon : int, default=1
+        Steps to forecast; with ``future``, the rows at the end of each series
+        that are the forecast periods.
+    features : list of column labels or ints, or None, default=None
+        The columns windows are made of, as in :func:`make_windows`.
+    future : column label, int, list of them, or None, default=None
+        The known-future columns, as in :func:`make_windows`.
+
+    Returns
+    -------
+    X : ndarray of shape (1, window_size, n_features), or Windows
+        One window per series: a view of the series' last rows for one series
+        without ``future``, else a :class:`Windows` (in series order), whose
+        ``series`` names the series.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_rnn import make_forecast_windows
+    >>> make_forecast_windows(np.arange(6.0), window_size=3)[:, :, 0]
+    array([[3., 4., 5.]])
+    """
+    window_size = _check_size(window_size, "window_size")
+    horizon = _check_size(horizon, "horizon")
+    values, columns, index = _as_float_table(series)
+    panel = index is not None and index.nlevels > 1
+    feature_positions, _ = _column_positions(features, columns, "features")
+    n_after = horizon if future is not None else 0
+    if panel:
+        row_codes, labels, firsts, ends = _series_bounds(index)
+    else:
+        row_codes, labels = None, None
+        firsts, ends = np.array([0]), np.array([values.shape[0]])
+    short = (ends - firsts) < window_size + n_after
+    if short.any():
+        which = "" if labels is None else f" (series {labels[np.argmax(short)]!r})"
+        raise ValueError(
+            f"window_size={window_size}{' and horizon=' + str(horizon) + ' future rows' if n_after else ''} "
+            f"need at least {window_size + n_after} rows per series; a series{which} has "
+            f"{int((ends - firsts)[np.argmax(short)])}."
+        )
+    # The rows each window reads, and the future rows after it, end to end.
+    rows = np.concatenate(
+        [np.arange(end - n_after - window_size, end) for end in ends]
+    )
+    feature_values = _select_columns(values, feature_positions)[rows]
+    n_rows = window_size + n_after
+    read = np.tile(np.arange(n_rows) < window_size, len(ends))
+    _check_finite(feature_values[read], "series")
+    feature_values[~read] = 0.0  # the periods to forecast: never read as inputs
+    if not panel and future is None:
+        return _read_only(feature_values)[np.newaxis]
+    future_values = None
+    if future is not None:
+        future_positions, _ = _column_positions(future, columns, "future")
+        future_values = np.ascontiguousarray(values[rows][:, future_positions])
+        future_values[read] = 0.0  # the windows' own rows: never read as future
+        _check_finite(future_values, "series")
+        future_values = _read_only(future_values)
+    return Windows(
+        _read_only(feature_values),
+        np.arange(len(ends)) * n_rows,
+        window_size,
+        row_series=None if row_codes is None else np.repeat(np.arange(len(ends)), n_rows),
+        series_labels=labels,
+        future_values=future_values,
+        horizon=horizon if future is not None else None,
+        feature_names=[columns[p] for p in feature_positions],
+    )
 
 
 class SlidingWindowTransformer(TransformerMixin, BaseEstimator):

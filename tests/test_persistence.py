@@ -27,10 +27,11 @@ OUTPUTS = (
 
 
 def exported_classes():
+    """Every estimator class the package exports (not its data containers)."""
     return [
         obj
         for name in sklearn_rnn.__all__
-        if inspect.isclass(obj := getattr(sklearn_rnn, name))
+        if inspect.isclass(obj := getattr(sklearn_rnn, name)) and hasattr(obj, "fit")
     ]
 
 
