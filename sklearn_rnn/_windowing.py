@@ -114,6 +114,14 @@ def _series_bounds(index):
     return codes, np.asarray(labels, dtype=object), firsts, ends
 
 
+def _panel_index(X):
+    """The (series, time) index of a panel DataFrame, else None."""
+    index = getattr(X, "index", None)
+    if hasattr(X, "iloc") and getattr(index, "nlevels", 1) == 2:
+        return index
+    return None
+
+
 def _read_only(values):
     view = values.view()
     view.flags.writeable = False
@@ -427,6 +435,14 @@ class SlidingWindowTransformer(TransformerMixin, BaseEstimator):
     training data uses the training data as history, as a forecast should. Set
     ``use_fit_history=False`` to pad instead.
 
+    A panel, a DataFrame indexed by (series, time) whose rows of a series are
+    contiguous, is windowed series by series: no window reaches into another
+    series, each series' first rows are padded, and ``transform`` of new rows
+    continues each series from its own fitted rows (a series not seen in
+    ``fit`` is padded). The output is then a :class:`Windows`, one window per
+    row in the input's order, which the estimators of this package read
+    directly (scaling each series by its own statistics).
+
     Parameters
     ----------
     window_size : int, default=10
@@ -443,8 +459,9 @@ class SlidingWindowTransformer(TransformerMixin, BaseEstimator):
         Number of columns seen in ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Column names, when ``X`` was a DataFrame with string column names.
-    history_ : ndarray of shape (min(window_size - 1, n_rows), n_features_in_)
-        The last fitted rows, the past of the rows that follow them.
+    history_ : ndarray of shape (min(window_size - 1, n_rows), n_features_in_), or dict
+        The last fitted rows, the past of the rows that follow them; for a
+        panel, a dict of those of each series.
 
     Notes
     -----
@@ -498,11 +515,32 @@ class SlidingWindowTransformer(TransformerMixin, BaseEstimator):
         self : object
             The fitted transformer.
         """
+        panel = _panel_index(X)
         X = validate_data(self, X, dtype=FLOAT_DTYPES)
-        n_history = min(self.window_size - 1, X.shape[0])
-        self.history_ = X[X.shape[0] - n_history :].copy()
+        if panel is None:
+            self.history_ = self._last_rows(X)
+        else:
+            _, labels, firsts, ends = _series_bounds(panel)
+            self.history_ = {
+                label: self._last_rows(X[first:end])
+                for label, first, end in zip(labels, firsts, ends)
+            }
         self._fit_fingerprint = (X.shape, X.dtype.str, joblib.hash(X))
         return self
+
+    def _last_rows(self, X):
+        return X[X.shape[0] - min(self.window_size - 1, X.shape[0]) :].copy()
+
+    def _padded(self, past, rows):
+        """``past`` then ``rows``, padded at the start to a full window's past."""
+        n_missing = self.window_size - 1 - len(past)
+        if n_missing:
+            first = past[:1] if len(past) else rows[:1]
+            fill = np.repeat(first, n_missing, axis=0)
+            if self.padding == "zeros":
+                fill = np.zeros_like(fill)
+            past = np.concatenate([fill, past])
+        return np.concatenate([past, rows])
 
     def transform(self, X):
         """Window every row of ``X``.
@@ -518,25 +556,44 @@ class SlidingWindowTransformer(TransformerMixin, BaseEstimator):
             Row ``t``'s window, ending with row ``t``; a read-only view.
         """
         check_is_fitted(self)
+        panel = _panel_index(X)
         X = validate_data(self, X, dtype=FLOAT_DTYPES, reset=False)
         is_fitted_data = (X.shape, X.dtype.str) == self._fit_fingerprint[:2] and (
             joblib.hash(X) == self._fit_fingerprint[2]
         )
-        past = (
-            self.history_.astype(X.dtype, copy=False)
-            if self.use_fit_history and not is_fitted_data
-            else X[:0]
+        continues = self.use_fit_history and not is_fitted_data
+        fitted_panel = isinstance(self.history_, dict)
+        if (panel is not None) != fitted_panel:
+            raise ValueError(
+                f"The transformer was fitted on {'a panel' if fitted_panel else 'one series'} "
+                f"but X is {'a panel' if panel is not None else 'one series'} "
+                "(a DataFrame indexed by (series, time) is a panel). Fit and transform "
+                "the same kind of data."
+            )
+        if panel is None:
+            past = self.history_.astype(X.dtype, copy=False) if continues else X[:0]
+            rows = self._padded(past, X)
+            windows = np.lib.stride_tricks.sliding_window_view(rows, self.window_size, axis=0)
+            return windows.transpose(0, 2, 1)
+        _, labels, firsts, ends = _series_bounds(panel)
+        pieces, starts, row_series = [], [], []
+        n_rows = 0
+        for code, (label, first, end) in enumerate(zip(labels, firsts, ends)):
+            past = self.history_.get(label) if continues else None
+            past = X[:0] if past is None else past.astype(X.dtype, copy=False)
+            piece = self._padded(past, X[first:end])
+            starts.append(n_rows + np.arange(end - first))
+            row_series.append(np.full(len(piece), code))
+            pieces.append(piece)
+            n_rows += len(piece)
+        return Windows(
+            _read_only(np.concatenate(pieces)),
+            np.concatenate(starts),
+            self.window_size,
+            row_series=np.concatenate(row_series),
+            series_labels=labels,
+            feature_names=list(getattr(self, "feature_names_in_", range(X.shape[1]))),
         )
-        n_missing = self.window_size - 1 - len(past)
-        if n_missing:
-            first = past[:1] if len(past) else X[:1]
-            fill = np.repeat(first, n_missing, axis=0)
-            if self.padding == "zeros":
-                fill = np.zeros_like(fill)
-            past = np.concatenate([fill, past])
-        rows = np.concatenate([past, X])
-        windows = np.lib.stride_tricks.sliding_window_view(rows, self.window_size, axis=0)
-        return windows.transpose(0, 2, 1)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

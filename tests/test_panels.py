@@ -167,6 +167,17 @@ def test_forecast_windows_end_where_the_data_ends_and_read_the_future_rows():
         make_forecast_windows(panel.groupby(level="store").head(7), 6, horizon=2, future="promo")
 
 
+def test_one_series_with_known_future_columns():
+    frame = seasonal_panel({"a": 1.0}, n_steps=40, promotions=True).loc["a"]
+    X, y = make_windows(frame, 8, horizon=2, targets="sales", future=["promo"])
+    assert isinstance(X, Windows) and X.series is None
+    np.testing.assert_array_equal(X.future[0, :, 0], frame["promo"].to_numpy()[8:10])
+    model = LSTMRegressor(**FAST).fit(X, y)
+    assert model.n_future_ == 1 and model.future_steps_ == 2
+    X_next = make_forecast_windows(frame, 8, horizon=2, future=["promo"])
+    np.testing.assert_allclose(model.predict(X_next), model.predict(X[[-1]]), rtol=1e-6)
+
+
 def test_future_mismatches_are_clear_errors():
     panel = seasonal_panel({"a": 1.0, "b": 5.0}, n_steps=30, promotions=True)
     X, y = make_windows(panel, 6, horizon=2, targets="sales", future="promo")
@@ -250,3 +261,32 @@ def test_a_panel_model_saves_loads_and_pickles(tmp_path):
 
     save(model, tmp_path / "model.skops")
     np.testing.assert_allclose(load(tmp_path / "model.skops").predict(X), expected)
+
+
+# -- the window transformer on panels ----------------------------------------------------
+
+
+def test_the_window_transformer_windows_each_series_and_continues_it():
+    from sklearn.pipeline import make_pipeline
+
+    from sklearn_rnn import SlidingWindowTransformer
+
+    index = pd.MultiIndex.from_tuples([("a", t) for t in range(5)] + [("b", t) for t in range(3)])
+    rows = pd.DataFrame({"v": [1.0, 2, 3, 4, 5, 10, 20, 30]}, index=index)
+    transformer = SlidingWindowTransformer(3).fit(rows)
+    windows = transformer.transform(rows)
+    assert isinstance(windows, Windows) and len(windows) == len(rows)
+    np.testing.assert_array_equal(
+        np.asarray(windows)[:, :, 0],
+        [[1, 1, 1], [1, 1, 2], [1, 2, 3], [2, 3, 4], [3, 4, 5], [10, 10, 10], [10, 10, 20], [10, 20, 30]],
+    )
+    later = pd.DataFrame(
+        {"v": [6.0, 40, 100]}, index=pd.MultiIndex.from_tuples([("a", 5), ("b", 3), ("new", 0)])
+    )
+    np.testing.assert_array_equal(
+        np.asarray(transformer.transform(later))[:, :, 0], [[4, 5, 6], [20, 30, 40], [100, 100, 100]]
+    )
+    with pytest.raises(ValueError, match="fitted on a panel"):
+        transformer.transform(rows.to_numpy())
+    pipe = make_pipeline(SlidingWindowTransformer(3), LSTMRegressor(**FAST))
+    assert pipe.fit(rows, rows["v"].to_numpy()).predict(later).shape == (3,)
