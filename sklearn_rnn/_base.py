@@ -26,10 +26,10 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from . import _persistence
+from ._scaling import BY_SERIES, resolved_scaling, series_statistics, window_statistics
 from ._data import (
     RaggedSequences,
     seed_from_random_state,
-    series_statistics,
     standardisation,
     validate_fit_data,
     validate_predict_data,
@@ -162,7 +162,7 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
         "bidirectional": ["boolean"],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "pooling": [StrOptions({"last", "mean", "max", "attention"})],
-        "scale_inputs": ["boolean", StrOptions({"auto", "series"})],
+        "scale_inputs": ["boolean", StrOptions({"auto", "series", "window"})],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
@@ -404,13 +404,16 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
         )
         for name, value in targets.fitted.items():
             setattr(self, name, value)
+        mean, scale, by_sample = self._input_scaling(sequences)
         dataset = make_dataset(
             sequences,
-            *self._input_scaling(sequences),
+            mean,
+            scale,
             targets.values,
             spec.layout,
             weights,
-            self._future_scaling(),
+            future_scaling=self._future_scaling(),
+            sample_scaling=by_sample,
         )
         if self.accelerator is None:
             dataset = place_on_device(dataset, device)
@@ -462,27 +465,19 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
         return self
 
     def _fit_scaling(self, sequences, weights):
-        """Learn the input standardisation: per feature, and per series where
-        ``scale_inputs`` (or a regressor's ``scale_targets``) is "series"; and
-        the known-future columns' standardisation."""
-        panel = getattr(sequences, "row_series", None) is not None
-        targets_known = getattr(sequences, "target_features", None) is not None
-        settings = {"inputs": self.scale_inputs, "targets": getattr(self, "scale_targets", None)}
-        by_series = tuple(
-            part
-            for part, setting in settings.items()
-            if setting == "series"
-            # "auto": per series for a panel (its targets, where they are features)
-            or (setting == "auto" and panel and (part == "inputs" or targets_known))
+        """Learn the input standardisation (``scale_inputs``, and a regressor's
+        ``scale_targets`` resolved in ``scaling_``), with each series' statistics
+        where scaling is by series or by window; and the known-future columns'."""
+        self.scaling_ = resolved_scaling(
+            self.scale_inputs, getattr(self, "scale_targets", None), sequences
         )
-        if by_series:
-            self.series_scaling_ = by_series
+        if any(mode in BY_SERIES for mode in self.scaling_.values()):
             self.series_labels_, self.series_mean_, self.series_scale_ = series_statistics(
                 sequences, weights
             )
         self.input_mean_, self.input_scale_ = standardisation(
             *sequences.timestep_rows(weights),
-            enabled=bool(self.scale_inputs) and "inputs" not in by_series,
+            enabled=self.scaling_["inputs"] is True,
             name="X",
         )
         if getattr(sequences, "n_future", 0):
@@ -516,15 +511,36 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
                     mean[position], scale[position] = own_mean[found], own_scale[found]
         return mean, scale, row_series
 
-    def _input_scaling(self, sequences):
-        """The mean and scale ``make_dataset`` standardises ``sequences`` with:
-        per feature, or per row (n_rows, n_features) when scaled per series."""
-        if "inputs" not in getattr(self, "series_scaling_", ()):
-            return self.input_mean_, self.input_scale_
+    def _sample_scaling(self, sequences, mode):
+        """Each sample's (offset, scale) of shape (n_samples, n_features) when
+        scaled by ``mode``: its series' mean and scale, or its window's last
+        value and spread; None for one scaling per feature."""
+        if mode not in BY_SERIES:
+            return None
         mean, scale, row_series = self._series_scaling(sequences)
         if row_series is None:
-            return mean[0], scale[0]
-        return mean[row_series], scale[row_series]
+            series_of_sample = np.zeros(len(sequences), dtype=np.int64)
+        else:
+            series_of_sample = row_series[sequences.starts]
+        if mode == "series":
+            return mean[series_of_sample], scale[series_of_sample]
+        row_centre = mean[0] if row_series is None else mean[row_series]
+        return window_statistics(sequences, row_centre, scale[series_of_sample])
+
+    def _input_scaling(self, sequences):
+        """How ``make_dataset`` standardises ``sequences``: ``(mean, scale,
+        by_sample)``, with ``mean`` and ``scale`` per feature or per row (by
+        series), and ``by_sample`` each window's (offset, scale) or None."""
+        mode = getattr(self, "scaling_", {}).get("inputs")
+        if mode == "window":
+            n_features = self.input_size_
+            return np.zeros(n_features), np.ones(n_features), self._sample_scaling(sequences, mode)
+        if mode == "series":
+            mean, scale, row_series = self._series_scaling(sequences)
+            if row_series is None:
+                return mean[0], scale[0], None
+            return mean[row_series], scale[row_series], None
+        return self.input_mean_, self.input_scale_, None
 
     def _future_scaling(self):
         """The known-future columns' (mean, scale), or None without them."""
@@ -625,14 +641,17 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
         from ._prediction import batched_outputs
 
         self._check_future(sequences, fitted=True)
+        mean, scale, by_sample = self._input_scaling(sequences)
         return batched_outputs(
             self.net_,
             sequences,
-            *self._input_scaling(sequences),
+            mean,
+            scale,
             self.batch_size,
             compute,
             step_outputs,
-            self._future_scaling(),
+            future_scaling=self._future_scaling(),
+            sample_scaling=by_sample,
         )
 
     def _forward(self, X):

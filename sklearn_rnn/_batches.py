@@ -117,11 +117,16 @@ class WindowDataset(Dataset):
     future : torch.Tensor of shape (n_rows, n_future) or None, default=None
         Known-future columns; a window's future is the ``horizon`` rows after it.
     horizon : int or None, default=None
+    by_window : tuple of two torch.Tensor of shape (n_samples, n_features) or None
+        Each window's offset and scale, applied as it is gathered.
     """
 
-    def __init__(self, series, starts, window_size, y=None, future=None, horizon=None):
+    def __init__(
+        self, series, starts, window_size, y=None, future=None, horizon=None, by_window=None
+    ):
         self.series = series
         self.starts = starts
+        self.by_window = by_window
         self.offsets = torch.arange(window_size, device=series.device)
         self.y = y
         self.future = future
@@ -136,16 +141,22 @@ class WindowDataset(Dataset):
         index = _on_device_of(index, self.series)
         starts = self.starts[index].unsqueeze(-1)
         windows = self.series[starts + self.offsets]
+        if self.by_window is not None:
+            offset, scale = (v[index].unsqueeze(-2) for v in self.by_window)
+            windows = (windows - offset) / scale
         y = None if self.y is None else self.y[index]
         if self.future is None:
             return windows, y
         return {"X": windows, "future": self.future[starts + self.future_offsets]}, y
 
-    def _like(self, series, starts, y, future):
-        return WindowDataset(series, starts, len(self.offsets), y, future, self.horizon)
+    def _like(self, series, starts, y, future, by_window):
+        return WindowDataset(
+            series, starts, len(self.offsets), y, future, self.horizon, by_window
+        )
 
     def tensors(self):
         extra = [] if self.future is None else [self.future]
+        extra += [] if self.by_window is None else list(self.by_window)
         return [self.series, self.starts] + ([] if self.y is None else [self.y]) + extra
 
     def to(self, device):
@@ -154,6 +165,7 @@ class WindowDataset(Dataset):
             self.starts.to(device),
             _to(self.y, device),
             _to(self.future, device),
+            None if self.by_window is None else tuple(v.to(device) for v in self.by_window),
         )
 
     def __getitems__(self, indices):
@@ -166,7 +178,8 @@ class WindowDataset(Dataset):
         """The windows at ``index`` (a slice or an index tensor) as a new dataset."""
         index = _on_device_of(index, self.series)
         y = None if self.y is None else self.y[index]
-        return self._like(self.series, self.starts[index], y, self.future)
+        by_window = None if self.by_window is None else tuple(v[index] for v in self.by_window)
+        return self._like(self.series, self.starts[index], y, self.future, by_window)
 
 
 class RaggedDataset(Dataset):
@@ -382,7 +395,14 @@ class WeightedDataset(Dataset):
 
 
 def make_dataset(
-    sequences, mean, scale, targets=None, layout="sample", weights=None, future_scaling=None
+    sequences,
+    mean,
+    scale,
+    targets=None,
+    layout="sample",
+    weights=None,
+    future_scaling=None,
+    sample_scaling=None,
 ):
     """The torch dataset of validated ``sequences``, standardised by ``mean`` and ``scale``.
 
@@ -406,6 +426,11 @@ def make_dataset(
     future_scaling : tuple (mean, scale) of ndarrays of shape (n_future,) or None
         The standardisation of windows' known-future columns; None leaves
         them out.
+    sample_scaling : tuple (offset, scale) of ndarrays of shape (n_samples, \
+            n_features) or None
+        A standardisation of each sample by its own statistics, after ``mean``
+        and ``scale``: windows over a series are standardised as they are
+        gathered, other sequences at once.
 
     Returns
     -------
@@ -416,6 +441,21 @@ def make_dataset(
     def scaled(values):
         values = (values - mean) / scale
         return torch.from_numpy(np.ascontiguousarray(values, dtype=np.float32))
+
+    by_window = None
+    if sample_scaling is not None:
+        offset, sample_scale = sample_scaling
+        if isinstance(sequences, RaggedSequences):
+            mean = mean + np.repeat(offset, sequences.lengths, axis=0)
+            scale = scale * np.repeat(sample_scale, sequences.lengths, axis=0)
+        elif isinstance(sequences, DenseSequences):
+            mean = mean + offset[:, np.newaxis]
+            scale = scale * sample_scale[:, np.newaxis]
+        else:
+            by_window = tuple(
+                torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32))
+                for v in (offset, sample_scale)
+            )
 
     if isinstance(sequences, RaggedSequences):
         dataset = RaggedDataset(
@@ -439,6 +479,7 @@ def make_dataset(
             targets,
             future,
             sequences.horizon,
+            by_window,
         )
     elif isinstance(sequences, DenseSequences):
         dataset = SequenceDataset(scaled(sequences.values), targets)

@@ -833,51 +833,6 @@ def standardisation(rows, counts=None, *, enabled, name):
     return mean, scale
 
 
-def series_statistics(sequences, weights=None):
-    """Each series' mean and scale of the rows its windows read.
-
-    Rows count once per window holding them (by ``weights``, as
-    ``standardisation`` counts them). Input that is not a panel of windows is
-    one series, labelled None; series with no window are left out.
-
-    Returns
-    -------
-    labels : ndarray of shape (n_series,), object
-    mean, scale : ndarrays of shape (n_series, n_features)
-    """
-    rows, counts = sequences.timestep_rows(weights)
-    codes = getattr(sequences, "row_series", None)
-    if codes is None:
-        mean, scale = standardisation(rows, counts, enabled=True, name="X")
-        return np.array([None], dtype=object), mean[np.newaxis], scale[np.newaxis]
-    labels = sequences.series_labels
-    counts = np.ones(len(rows)) if counts is None else counts
-    total = np.bincount(codes, weights=counts, minlength=len(labels))
-    keep = total > 0
-    total = np.where(keep, total, 1.0)
-
-    def per_series(values):
-        return np.stack(
-            [np.bincount(codes, weights=counts * column, minlength=len(labels)) for column in values.T],
-            axis=1,
-        ) / total[:, np.newaxis]
-
-    with np.errstate(over="ignore", invalid="ignore"):
-        rows = rows.astype(np.float64, copy=False)
-        mean = per_series(np.where(counts[:, np.newaxis] > 0, rows, 0.0))
-        centred = np.where(counts[:, np.newaxis] > 0, rows - mean[codes], 0.0)
-        scale = np.sqrt(per_series(np.square(centred)))
-    if not (np.isfinite(mean).all() and np.isfinite(scale).all()):
-        raise ValueError(
-            "X holds values too large to standardise: a series' mean or standard "
-            "deviation overflows float64. Rescale X before fitting."
-        )
-    # A flat series is centred, not divided by zero; relative to its level, so
-    # that a flat series of large values is not blown up by rounding.
-    scale[scale < 1e-8 * np.maximum(np.abs(mean), 1.0)] = 1.0
-    return labels[keep], mean[keep], scale[keep]
-
-
 def _ndim(values):
     """The number of dimensions of ``values``, or -1 for a ragged nesting."""
     try:

@@ -48,7 +48,8 @@ class Windows:
         Forecast steps each window's future spans; with ``future_values``.
     target_features : tuple of int or None, default=None
         Positions among the features of the columns the targets are made of,
-        in the targets' order; None when a target is not a feature.
+        in the targets' order; ``()`` when a target is not a feature, None
+        when unknown.
     feature_names : list or None, default=None
         The feature columns' labels.
 

@@ -18,7 +18,15 @@ from ._modules import step_mask
 
 
 def batched_outputs(
-    net, sequences, mean, scale, batch_size, compute, step_outputs=False, future_scaling=None
+    net,
+    sequences,
+    mean,
+    scale,
+    batch_size,
+    compute,
+    step_outputs=False,
+    future_scaling=None,
+    sample_scaling=None,
 ):
     """Run ``compute(batch)`` over prediction batches of validated ``sequences``.
 
@@ -38,6 +46,8 @@ def batched_outputs(
         sequences then keep only their real steps.
     future_scaling : tuple of ndarrays or None, default=None
         The known-future columns' standardisation, for a model fitted with them.
+    sample_scaling : tuple of ndarrays or None, default=None
+        Each sample's (offset, scale), for a model scaled by window.
 
     Returns
     -------
@@ -47,7 +57,9 @@ def batched_outputs(
     """
     module = net.module_
     device = next(module.parameters()).device
-    dataset = make_dataset(sequences, mean, scale, future_scaling=future_scaling)
+    dataset = make_dataset(
+        sequences, mean, scale, future_scaling=future_scaling, sample_scaling=sample_scaling
+    )
     dataset = place_on_device(dataset, device)
     n_samples, n_done, pieces = len(dataset), 0, []
     ragged_steps = step_outputs and isinstance(sequences, RaggedSequences)

@@ -7,6 +7,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import NONLINEARITY, BaseRecurrentEstimator
 from ._data import TargetSpec, validate_predict_data
+from ._scaling import BY_SERIES, target_columns
 from ._docs import fill_doc
 from ._targets import TrainingTargets, flatten_steps, numeric_targets
 
@@ -23,7 +24,7 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
         "window_norm": [StrOptions({"auto", "window", "both"}), None],
         "loss": [StrOptions({"squared_error", "absolute_error", "huber", "quantile", "gaussian"})],
         "quantiles": ["array-like"],
-        "scale_targets": ["boolean", StrOptions({"auto", "series"})],
+        "scale_targets": ["boolean", StrOptions({"auto", "series", "window"})],
     }
 
     def __init__(
@@ -130,61 +131,49 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
         return not self.return_sequences
 
     def _window_target_scaling(self, sequences, n_columns, fitting=False):
-        """Each window's mean and scale (n_samples, n_columns) of targets scaled
-        per series, or None: those of the target's column in its series. Windows
-        that do not say which features the targets are (``make_forecast_windows``)
-        take the columns of fit."""
-        if "targets" not in getattr(self, "series_scaling_", ()):
+        """Each sample's offset and scale (n_samples, n_columns) of targets scaled
+        by series or by window, or None: those of the target's column in the
+        sample's series or window (see ``_scaling.target_columns``)."""
+        mode = getattr(self, "scaling_", {}).get("targets")
+        if mode not in BY_SERIES:
             return None
-        features = getattr(sequences, "target_features", None)
+        columns = target_columns(sequences, None if fitting else getattr(self, "target_features_", None))
         if fitting:
-            self.target_features_ = features
-        elif features is None:
-            features = getattr(self, "target_features_", None)
-        row_series = getattr(sequences, "row_series", None)
-        if features is None:
-            if row_series is None:
-                return None  # one series: the targets' own standardisation does it
+            self.target_features_ = columns
+        if columns is None:
             raise ValueError(
-                "scale_targets='series' scales each series' targets by the statistics "
-                "of their columns among the window's features, but a target column of "
-                "these windows is not a feature. Make them with make_windows(..., "
+                f"scale_targets={mode!r} scales each target by the statistics of its "
+                "column among the window's features, but these windows do not say "
+                "which features the targets are. Make them with make_windows(..., "
                 "features=...) including the targets, or set scale_targets=True."
             )
-        if n_columns % len(features):
+        if n_columns % len(columns):
             raise ValueError(
-                f"scale_targets='series': y has {n_columns} column(s) per step, which "
-                f"are not the windows' {len(features)} target column(s) (or a horizon "
+                f"scale_targets={mode!r}: y has {n_columns} column(s) per step, which "
+                f"are not the windows' {len(columns)} target column(s) (or a horizon "
                 "of them). Pass the y that make_windows returned with these windows."
             )
-        mean, scale, row_series = self._series_scaling(sequences)
-        window_series = (
-            np.zeros(len(sequences), dtype=np.int64)
-            if row_series is None
-            else row_series[sequences.starts]
-        )
-        columns = np.tile(features, n_columns // len(features))
-        return mean[window_series][:, columns], scale[window_series][:, columns]
+        offset, scale = self._sample_scaling(sequences, mode)
+        columns = np.tile(columns, n_columns // len(columns))
+        return offset[:, columns], scale[:, columns]
 
     def _series_scaled_targets(self, sequences, y, spec):
-        if "targets" not in getattr(self, "series_scaling_", ()):
+        mode = getattr(self, "scaling_", {}).get("targets")
+        if mode not in BY_SERIES:
             return y
         if spec.layout == "step":
             raise ValueError(
-                "scale_targets='series' scales a target per window; per-step targets "
+                f"scale_targets={mode!r} scales a target per sample; per-step targets "
                 "(return_sequences=True) are not supported. Set scale_targets=True."
             )
         values = np.asarray(y, dtype=np.float64)
         n_columns = values.shape[-1] if values.ndim > 1 else 1
-        stats = self._window_target_scaling(sequences, n_columns, fitting=True)
-        if stats is None:
-            return y
-        mean, scale = stats
+        offset, scale = self._window_target_scaling(sequences, n_columns, fitting=True)
         if values.ndim == 1:
-            return (values - mean[:, 0]) / scale[:, 0]
+            return (values - offset[:, 0]) / scale[:, 0]
         if values.ndim == 3:  # a decoder's (n_samples, horizon, n_targets)
-            mean, scale = mean[:, np.newaxis], scale[:, np.newaxis]
-        return (values - mean) / scale
+            offset, scale = offset[:, np.newaxis], scale[:, np.newaxis]
+        return (values - offset) / scale
 
     def _trained_quantiles(self):
         """``quantiles`` checked, sorted, with the median that ``predict`` returns."""

@@ -129,9 +129,9 @@ def _read_only(values):
 
 
 def _target_features(target_positions, feature_positions):
-    """Positions among the features of the target columns, or None if one is missing."""
+    """Positions among the features of the target columns; () if one is not a feature."""
     if not set(target_positions) <= set(feature_positions):
-        return None
+        return ()
     return tuple(feature_positions.index(p) for p in target_positions)
 
 

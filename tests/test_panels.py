@@ -205,20 +205,24 @@ def test_series_of_any_magnitude_are_forecast_in_their_own_units():
     X, y = make_windows(train, 12, targets="sales")
     X_test, y_test = make_windows(panel.groupby(level="store").tail(24), 12, targets="sales")
     errors = {}
-    for scaling in ("auto", True):
+    for scaling in ("auto", "series", True):
         model = LSTMRegressor(max_epochs=40, scale_inputs=scaling, scale_targets=scaling, random_state=0)
         relative = np.abs(model.fit(X, y).predict(X_test) / y_test.to_numpy() - 1)
         errors[scaling] = {name: relative[np.asarray(X_test.series == name)].mean() for name in levels}
     assert max(errors["auto"].values()) < 0.06, errors
+    assert max(errors["series"].values()) < 0.06, errors
     # Scaled together, the tiny series is lost in the large one's units.
     assert errors[True]["tiny"] > 3 * errors["auto"]["tiny"], errors
 
 
-def test_a_series_not_seen_in_fit_is_scaled_by_its_own_rows():
+@pytest.mark.parametrize("scaling", ["auto", "series"])
+def test_a_series_not_seen_in_fit_is_scaled_by_its_own_rows(scaling):
     panel = seasonal_panel({"a": 1.0, "b": 10.0}, n_steps=60)
     X, y = make_windows(panel, 12, targets="sales")
-    model = LSTMRegressor(max_epochs=40, random_state=0).fit(X, y)
-    assert model.series_scaling_ == ("inputs", "targets")
+    model = LSTMRegressor(max_epochs=40, scale_inputs=scaling, scale_targets=scaling, random_state=0)
+    model.fit(X, y)
+    mode = "window" if scaling == "auto" else scaling
+    assert model.scaling_ == {"inputs": mode, "targets": mode}
     assert list(model.series_labels_) == ["a", "b"]
     new = seasonal_panel({"new": 500.0}, n_steps=60, seed=1)
     X_new, y_new = make_windows(new, 12, targets="sales")
@@ -226,13 +230,32 @@ def test_a_series_not_seen_in_fit_is_scaled_by_its_own_rows():
     assert relative.mean() < 0.06
 
 
-def test_series_scaling_refuses_what_it_cannot_do():
+def test_window_statistics_are_each_windows_last_value_and_spread():
+    from sklearn_rnn._data import windows_sequences
+    from sklearn_rnn._scaling import WINDOW_SCALE_FLOOR, window_statistics
+
+    panel = seasonal_panel({"a": 1.0, "b": 1e6}, n_steps=30)
+    X, _ = make_windows(panel, 7, targets="sales")
+    sequences = windows_sequences(X)
+    spread = np.full((len(X), 2), 0.5)
+    # Centred by each row's series, as the estimators do: sums of squares of rows far
+    # from the centre would lose the small series' spread.
+    row_centre = panel.groupby(level="store").transform("mean").to_numpy()
+    offset, scale = window_statistics(sequences, row_centre, spread)
+    windows = np.asarray(X)
+    np.testing.assert_allclose(offset, windows[:, -1])
+    expected = np.sqrt(windows.var(axis=1) + (WINDOW_SCALE_FLOOR * spread) ** 2)
+    np.testing.assert_allclose(scale, expected, rtol=1e-6)
+
+
+def test_scaling_by_series_or_window_refuses_what_it_cannot_do():
     panel = seasonal_panel({"a": 1.0, "b": 10.0}, n_steps=30)
     X, y = make_windows(panel, 6, targets="sales", features=["promo"])
-    # "auto" falls back to one scaling of the targets; "series" says why it cannot.
-    LSTMRegressor(**FAST).fit(X, y)
-    with pytest.raises(ValueError, match="not a feature"):
-        LSTMRegressor(scale_targets="series", **FAST).fit(X, y)
+    # "auto" falls back to one scaling of the targets; "window" says why it cannot.
+    assert LSTMRegressor(**FAST).fit(X, y).scaling_ == {"inputs": "window", "targets": True}
+    for mode in ("series", "window"):
+        with pytest.raises(ValueError, match="do not say which features the targets are"):
+            LSTMRegressor(scale_targets=mode, **FAST).fit(X, y)
 
 
 # -- scikit-learn's model selection, persistence, weights ------------------------------
