@@ -54,8 +54,9 @@ Usage::
 ``--only`` keeps the cases whose id (``forecast:<series>``, ``classify:<data set>``)
 contains one of the given substrings; ``--models`` keeps the models whose name
 contains one (baselines always run). ``--max-epochs N`` overrides ``max_epochs``
-of every network: it is the only departure from the defaults, and ``--fast``
-uses it (5 epochs, 1 seed, the lynx and ItalyPowerDemand cases), so fast mode
+of every network, and ``--set PARAM=VALUE`` any hyperparameter (to measure a lever
+before it becomes a default); they are the only departures from the defaults. ``--fast``
+uses ``--max-epochs`` (5 epochs, 1 seed, the lynx and ItalyPowerDemand cases), so fast mode
 checks that the script works, not quality. Progress goes to stderr, the
 Markdown tables to stdout; ``--json`` saves every raw per-seed result with the
 run's settings, for comparing and merging runs (``--report``).
@@ -247,7 +248,7 @@ def flatten_windows(W):
 
 
 # --------------------------------------------------------------------------------------
-# Models at default settings (``overrides`` is empty unless --max-epochs is given)
+# Models at default settings (``overrides`` is empty unless --max-epochs or --set is given)
 # --------------------------------------------------------------------------------------
 
 
@@ -943,6 +944,14 @@ def parse_args(argv=None):
         default=None,
         help="override max_epochs of every network (default: the package's)",
     )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="PARAM=VALUE",
+        help="set a hyperparameter of every network (a Python literal, else a string), "
+        "to measure a lever: --set scale_inputs=window --set scale_targets=window",
+    )
     parser.add_argument("--json", default=None, help="write the raw per-seed results here")
     parser.add_argument(
         "--report",
@@ -952,6 +961,22 @@ def parse_args(argv=None):
         help="print the tables of saved runs (merged) instead of running",
     )
     return parser.parse_args(argv)
+
+
+def _settings(pairs):
+    """``--set`` values: {param: value}, each value a Python literal or else a string."""
+    import ast
+
+    settings = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        if not sep or not name.strip():
+            raise SystemExit(f"--set takes PARAM=VALUE, got {pair!r}")
+        try:
+            settings[name.strip()] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            settings[name.strip()] = text
+    return settings
 
 
 def _seeds(args):
@@ -979,6 +1004,7 @@ def run(args):
     seeds = _seeds(args)
     max_epochs = args.max_epochs or (FAST_MAX_EPOCHS if args.fast else None)
     overrides = {} if max_epochs is None else {"max_epochs": max_epochs}
+    overrides.update(_settings(args.set))
     wanted_models = _substrings(args.models)
 
     def keep_model(name):

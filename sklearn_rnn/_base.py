@@ -26,7 +26,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from . import _persistence
-from ._scaling import BY_SERIES, resolved_scaling, series_statistics, window_statistics
+from ._scaling import BY_SERIES, resolved_scaling, sample_statistics, series_statistics
 from ._data import (
     RaggedSequences,
     seed_from_random_state,
@@ -486,61 +486,30 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
                 *sequences.future_rows(), enabled=bool(self.scale_inputs), name="X"
             )
 
-    def _series_scaling(self, sequences):
-        """Each series' mean and scale (n_series, n_features) for ``sequences``,
-        and the series of each row (None for one series): a series seen in fit
-        keeps its fitted statistics, another gets those of its rows in ``sequences``."""
-        row_series = getattr(sequences, "row_series", None)
-        labels = [None] if row_series is None else list(sequences.series_labels)
-        fitted = {label: position for position, label in enumerate(self.series_labels_)}
-        mean = np.zeros((len(labels), self.series_mean_.shape[1]))
-        scale = np.ones_like(mean)
-        unseen = []
-        for position, label in enumerate(labels):
-            if label in fitted:
-                mean[position] = self.series_mean_[fitted[label]]
-                scale[position] = self.series_scale_[fitted[label]]
-            else:
-                unseen.append(position)
-        if unseen:
-            own_labels, own_mean, own_scale = series_statistics(sequences)
-            own = {label: position for position, label in enumerate(own_labels)}
-            for position in unseen:
-                found = own.get(labels[position])
-                if found is not None:  # else the series has no window here
-                    mean[position], scale[position] = own_mean[found], own_scale[found]
-        return mean, scale, row_series
-
     def _sample_scaling(self, sequences, mode):
-        """Each sample's (offset, scale) of shape (n_samples, n_features) when
-        scaled by ``mode``: its series' mean and scale, or its window's last
-        value and spread; None for one scaling per feature."""
-        if mode not in BY_SERIES:
-            return None
-        mean, scale, row_series = self._series_scaling(sequences)
-        if row_series is None:
-            series_of_sample = np.zeros(len(sequences), dtype=np.int64)
-        else:
-            series_of_sample = row_series[sequences.starts]
-        if mode == "series":
-            return mean[series_of_sample], scale[series_of_sample]
-        row_centre = mean[0] if row_series is None else mean[row_series]
-        return window_statistics(sequences, row_centre, scale[series_of_sample])
+        """Each sample's ``SampleScaling`` when scaled by ``mode`` ("series" or
+        "window"), from the series statistics learnt in ``fit``."""
+        return sample_statistics(
+            sequences, mode, self.series_labels_, self.series_mean_, self.series_scale_
+        )
 
     def _input_scaling(self, sequences):
         """How ``make_dataset`` standardises ``sequences``: ``(mean, scale,
-        by_sample)``, with ``mean`` and ``scale`` per feature or per row (by
-        series), and ``by_sample`` each window's (offset, scale) or None."""
+        by_sample)``: per feature, or (by series or window) a centre per row
+        and each sample's (offset, scale) less that centre."""
         mode = getattr(self, "scaling_", {}).get("inputs")
-        if mode == "window":
-            n_features = self.input_size_
-            return np.zeros(n_features), np.ones(n_features), self._sample_scaling(sequences, mode)
-        if mode == "series":
-            mean, scale, row_series = self._series_scaling(sequences)
-            if row_series is None:
-                return mean[0], scale[0], None
-            return mean[row_series], scale[row_series], None
-        return self.input_mean_, self.input_scale_, None
+        if mode not in BY_SERIES:
+            return self.input_mean_, self.input_scale_, None
+        scaling = self._sample_scaling(sequences, mode)
+        n_features = self.input_size_
+        if scaling.row_centre is None:
+            return np.zeros(n_features), np.ones(n_features), (scaling.offset, scaling.scale)
+        # Rows are stored less a constant of their series, in float32; each window
+        # then less the rest of its offset: small variations of series far from zero
+        # survive the float32 storage.
+        sample_centre = scaling.row_centre[sequences.starts]
+        by_sample = (scaling.offset - sample_centre, scaling.scale)
+        return scaling.row_centre, np.ones(n_features), by_sample
 
     def _future_scaling(self):
         """The known-future columns' (mean, scale), or None without them."""

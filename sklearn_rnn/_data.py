@@ -247,7 +247,19 @@ def windows_sequences(X):
     if values.dtype not in FLOAT_DTYPES:
         values = values.astype(np.float64)
     if len(X) == 0:
-        raise ValueError("Found array with 0 sample(s) (shape=(0, ...)) while a minimum of 1 is required.")
+        raise ValueError(
+            "Found array with 0 sample(s) (shape=(0, ...)) while a minimum of 1 is required."
+        )
+    if X.starts.min() < 0 or X.starts.max() + X.window_size > len(values):
+        raise ValueError("Windows: a window starts outside its rows (starts out of bounds).")
+    if X.future_values is not None and (
+        X.horizon is None or X.starts.max() + X.window_size + X.horizon > len(X.future_values)
+    ):
+        raise ValueError("Windows: the known future of a window reaches past its rows.")
+    if not np.isfinite(values.sum()) or (
+        X.future_values is not None and not np.isfinite(X.future_values.sum())
+    ):
+        raise ValueError("Windows hold NaN or infinite values; fill or drop them first.")
     return SeriesWindows(
         X,
         values,

@@ -103,24 +103,28 @@ quantiles : sequence of float in (0, 1), default=(0.1, 0.5, 0.9)
     always added: ``predict`` returns it), and the default levels of
     ``predict_quantiles`` for ``loss="gaussian"``.""",
     "scale_inputs": """\
-scale_inputs : bool, "auto" or "series", default="auto"
-    How each input feature is standardised (to the mean and standard deviation
-    seen in ``fit``, over all samples and time steps). ``"series"``: per
-    series of a panel (:class:`~sklearn_rnn.Windows` from
-    :func:`~sklearn_rnn.make_windows` on a (series, time) frame), so that
-    series of very different magnitudes train one network; a series not seen
-    in ``fit`` is scaled by its own rows in the windows it is predicted from.
-    ``"auto"``: ``"series"`` for a panel, else True. Recurrent cells saturate
-    on unscaled inputs, so leave this on unless the inputs are already
-    scaled.""",
+scale_inputs : bool, "auto", "series" or "window", default="auto"
+    How the input features are standardised. True: by the mean and standard
+    deviation of each feature seen in ``fit`` (over all samples and time
+    steps). ``"window"``: each window (or sequence) relative to its last value,
+    in units of its own standard deviation, floored at a tenth of its series'
+    (RevIN's and neuralforecast's temporal scaling). ``"series"``: by the mean
+    and standard deviation of its series. A series seen in ``fit`` keeps the
+    statistics learnt there; another has those of its rows up to each
+    window's last step. ``"auto"``: ``"window"`` for a panel
+    (:class:`~sklearn_rnn.Windows` over several series, from
+    :func:`~sklearn_rnn.make_windows` on a (series, time) frame), else True.
+    Recurrent cells saturate on unscaled inputs, so leave this on unless the
+    inputs are already scaled.""",
     "scale_targets": """\
-scale_targets : bool, "auto" or "series", default="auto"
+scale_targets : bool, "auto", "series" or "window", default="auto"
     Whether to standardise each numeric target with its mean and standard
     deviation for training; predictions are returned on the original scale.
-    ``"series"``: by the statistics of the target's column in each window's
-    series, for a panel whose targets are among the window features; the
-    forecasts come back in each series' own units. ``"auto"``: ``"series"``
-    where that applies, else True.""",
+    ``"window"`` and ``"series"`` scale each target as ``scale_inputs`` does
+    the feature it is a column of (the windows of ``make_windows`` say which;
+    a single feature is taken to be the target), so forecasts come back in
+    each series' own units. ``"auto"``: ``"window"`` for a panel whose windows
+    say which features the targets are, else True.""",
     "class_weight": """\
 class_weight : dict, "balanced" or None, default=None
     Weights of the classes in the loss: ``{label: weight}``, ``"balanced"``
@@ -240,6 +244,16 @@ horizon_ : int
 quantiles_ : ndarray of shape (n_quantiles,)
     The levels a ``loss="quantile"`` model was trained for, the median
     included; only with that loss.""",
+    "n_future_": """\
+n_future_, future_steps_ : int
+    Known-future columns per step and the steps they span, when ``X`` had them
+    (:func:`~sklearn_rnn.make_windows` with ``future=``); predicting needs the same.
+future_mean_, future_scale_ : ndarray of shape (n_future_,)
+    Their standardisation.""",
+    "target_features_": """\
+target_features_ : tuple of int or None
+    Positions among the features of the targets' columns, with targets scaled
+    by series or window.""",
     "target_mean_": """\
 target_mean_, target_scale_ : ndarray of shape (n_outputs_,)
     The target standardisation learnt in ``fit`` (zeros and ones when
@@ -263,8 +277,19 @@ input_size_ : int
     Features per time step the network reads (1 for 2D input).""",
     "input_mean_": """\
 input_mean_, input_scale_ : ndarray of shape (input_size_,)
-    The input standardisation learnt in ``fit`` (zeros and ones when
-    ``scale_inputs=False``).""",
+    The input standardisation learnt in ``fit`` (zeros and ones when the
+    inputs are not scaled per feature: ``scale_inputs`` False, or by series
+    or window).""",
+    "scaling_": """\
+scaling_ : dict
+    The scalings ``fit`` used, ``"auto"`` resolved: ``{"inputs": ...,
+    "targets": ...}`` (targets None without numeric targets).""",
+    "series_labels_": """\
+series_labels_ : ndarray of shape (n_series,)
+    The series seen in ``fit`` (one, labelled None, for input that is not a
+    panel); with scaling by series or window only.
+series_mean_, series_scale_ : ndarray of shape (n_series, input_size_)
+    Their features' means and standard deviations.""",
     "n_iter_": """\
 n_iter_ : int
     Number of epochs run by the last ``fit``.""",
@@ -314,6 +339,8 @@ GROUPS = {
         "input_ndim_",
         "input_size_",
         "input_mean_",
+        "scaling_",
+        "series_labels_",
         "n_iter_",
         "loss_curve_",
         "validation_loss_curve_",

@@ -162,7 +162,7 @@ class Windows:
 
     def __getitem__(self, key):
         if isinstance(key, tuple):
-            if all(k is Ellipsis or k == slice(None) for k in key[1:]):
+            if all(k is Ellipsis or (isinstance(k, slice) and k == slice(None)) for k in key[1:]):
                 return self[key[0]]
             return np.asarray(self)[key]
         if isinstance(key, Integral):

@@ -153,9 +153,9 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
                 f"are not the windows' {len(columns)} target column(s) (or a horizon "
                 "of them). Pass the y that make_windows returned with these windows."
             )
-        offset, scale = self._sample_scaling(sequences, mode)
+        scaling = self._sample_scaling(sequences, mode)
         columns = np.tile(columns, n_columns // len(columns))
-        return offset[:, columns], scale[:, columns]
+        return scaling.offset[:, columns], scaling.scale[:, columns]
 
     def _series_scaled_targets(self, sequences, y, spec):
         mode = getattr(self, "scaling_", {}).get("targets")
@@ -555,6 +555,8 @@ class LSTMRegressor(_RecurrentRegressor):
     %(horizon_)s
     %(quantiles_)s
     %(target_mean_)s
+    %(n_future_)s
+    %(target_features_)s
     %(common_attributes)s
 
     See Also
@@ -606,6 +608,8 @@ class GRURegressor(_RecurrentRegressor):
     %(horizon_)s
     %(quantiles_)s
     %(target_mean_)s
+    %(n_future_)s
+    %(target_features_)s
     %(common_attributes)s
 
     See Also
@@ -657,6 +661,8 @@ class RNNRegressor(_RecurrentRegressor):
     %(horizon_)s
     %(quantiles_)s
     %(target_mean_)s
+    %(n_future_)s
+    %(target_features_)s
     %(common_attributes)s
 
     See Also

@@ -8,6 +8,8 @@ temporal scalers do). "auto" picks "window" for a panel and one scaling per
 feature otherwise. Everything here is NumPy on the validated sequences.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ._data import DenseSequences, RaggedSequences, standardisation
@@ -22,9 +24,9 @@ BY_SERIES = ("series", "window")
 def resolved_scaling(scale_inputs, scale_targets, sequences):
     """What ``"auto"`` means for these sequences: ``{"inputs": ..., "targets": ...}``.
 
-    A panel of windows is scaled by window, its targets too when the scaling of
-    their columns is known (``target_columns``); anything else keeps one
-    scaling per feature. ``scale_targets`` None (no numeric targets) stays None.
+    A panel of windows is scaled by window, its targets too when the windows
+    say which features they are (``make_windows`` does); anything else keeps
+    one scaling per feature. ``scale_targets`` None (no numeric targets) stays None.
     """
     panel = getattr(sequences, "row_series", None) is not None
     inputs = scale_inputs
@@ -32,7 +34,8 @@ def resolved_scaling(scale_inputs, scale_targets, sequences):
         inputs = "window" if panel else True
     targets = scale_targets
     if scale_targets == "auto":
-        targets = "window" if panel and target_columns(sequences) is not None else True
+        stated = bool(getattr(sequences, "target_features", None))
+        targets = "window" if panel and stated else True
     return {"inputs": inputs, "targets": targets}
 
 
@@ -95,41 +98,126 @@ def series_statistics(sequences, weights=None):
     return labels[keep], mean[keep], scale[keep]
 
 
-def _sample_rows(sequences):
-    """The rows of every sample end to end, and where each sample starts and ends."""
+class SampleScaling(NamedTuple):
+    """Each sample's standardisation, and a centre of each row for numerics.
+
+    ``offset`` and ``scale`` (n_samples, n_features) are in the data's units.
+    ``row_centre`` (n_rows, n_features), for windows over series, is a constant
+    of each row's series: the rows are stored less it (in float32), and each
+    window less ``offset - centre``, so that series far from zero keep their
+    small variations. None for other input.
+    """
+
+    offset: np.ndarray
+    scale: np.ndarray
+    row_centre: np.ndarray | None
+
+
+# Rows gathered at once to measure windows' spreads (float64 elements).
+_GATHER_ELEMENTS = 1 << 20
+
+
+def _series_of_samples(sequences):
+    """(labels, position of each sample's series in them, first row of each series,
+    or None when each sample is its own series (dense and ragged sequences))."""
+    row_series = getattr(sequences, "row_series", None)
+    if row_series is not None:
+        labels = sequences.series_labels
+        firsts = np.full(len(labels), -1, dtype=np.int64)
+        rows = np.arange(len(row_series))
+        boundaries = np.flatnonzero(np.diff(row_series, prepend=-1))
+        firsts[row_series[boundaries]] = rows[boundaries]
+        return labels, row_series[sequences.starts], firsts
+    if hasattr(sequences, "starts"):  # windows over one series
+        return np.array([None], dtype=object), np.zeros(len(sequences), dtype=np.int64), np.zeros(1, dtype=np.int64)
+    return np.array([None], dtype=object), np.zeros(len(sequences), dtype=np.int64), None
+
+
+def _own_statistics(rows, first, ends):
+    """Mean and standard deviation of ``rows[first:end]`` for each ``end``
+    (one series, from its first row: what a window's series shows up to it)."""
+    segment = rows[first : ends.max()].astype(np.float64)
+    centred = segment - segment[0]
+    zero = np.zeros((1, segment.shape[1]))
+    sums = np.concatenate([zero, np.cumsum(centred, axis=0)])
+    squares = np.concatenate([zero, np.cumsum(np.square(centred), axis=0)])
+    counts = (ends - first)[:, np.newaxis]
+    mean = sums[ends - first] / counts
+    variance = np.maximum(squares[ends - first] / counts - np.square(mean), 0.0)
+    return mean + segment[0], np.sqrt(variance)
+
+
+def _window_moments(sequences):
+    """Each sample's last row, mean and variance over its steps (n_samples,
+    n_features each), computed on the gathered samples, chunk by chunk."""
     if isinstance(sequences, DenseSequences):
-        n_samples, n_steps, n_features = sequences.values.shape
-        starts = np.arange(n_samples) * n_steps
-        return sequences.values.reshape(-1, n_features), starts, starts + n_steps
+        values = sequences.values
+        return (
+            values[:, -1].astype(np.float64),
+            values.mean(axis=1, dtype=np.float64),
+            values.var(axis=1, dtype=np.float64),
+        )
     if isinstance(sequences, RaggedSequences):
-        return sequences.values, sequences.offsets, sequences.offsets + sequences.lengths
-    return sequences.series, sequences.starts, sequences.starts + sequences.n_timesteps
+        values, offsets, lengths = sequences.values, sequences.offsets, sequences.lengths
+        firsts = values[offsets].astype(np.float64)
+        centred = values - np.repeat(firsts, lengths, axis=0)
+        mean = np.add.reduceat(centred, offsets, axis=0) / lengths[:, np.newaxis]
+        squares = np.add.reduceat(np.square(centred), offsets, axis=0) / lengths[:, np.newaxis]
+        last = values[offsets + lengths - 1].astype(np.float64)
+        return last, mean + firsts, np.maximum(squares - np.square(mean), 0.0)
+    rows, starts, width = sequences.series, sequences.starts, sequences.n_timesteps
+    chunk = max(1, _GATHER_ELEMENTS // (width * rows.shape[1]))
+    last = rows[starts + width - 1].astype(np.float64)
+    mean, variance = np.empty_like(last), np.empty_like(last)
+    steps = np.arange(width)
+    for begin in range(0, len(starts), chunk):
+        windows = rows[starts[begin : begin + chunk, np.newaxis] + steps]
+        mean[begin : begin + chunk] = windows.mean(axis=1, dtype=np.float64)
+        variance[begin : begin + chunk] = windows.var(axis=1, dtype=np.float64)
+    return last, mean, variance
 
 
-def window_statistics(sequences, row_centre, sample_spread):
-    """Each sample's last value and floored standard deviation per feature.
+def sample_statistics(sequences, mode, fitted_labels, fitted_mean, fitted_scale):
+    """Each sample's standardisation when scaled by series or by window.
 
-    Parameters
-    ----------
-    sequences : DenseSequences, SeriesWindows or RaggedSequences
-    row_centre : ndarray of shape (n_features,) or (n_rows, n_features)
-        A centre of each row's series, subtracted before the sums of squares
-        so that they do not lose the spread of series far from zero.
-    sample_spread : ndarray of shape (n_samples, n_features)
-        The standard deviation of each sample's series, which floors its scale.
+    A sample's series statistics are those fitted for its series when it was
+    seen in ``fit``; for another series, the mean and standard deviation of its
+    rows from its first up to the sample's last step (nothing later, and the
+    same whatever else is predicted with it); a dense or ragged sequence is its
+    own series. ``"series"`` standardises by them; ``"window"`` takes the
+    window's last value as offset and its own standard deviation as scale,
+    floored at ``WINDOW_SCALE_FLOOR`` times its series'.
 
     Returns
     -------
-    offset, scale : ndarrays of shape (n_samples, n_features)
+    SampleScaling
     """
-    rows, starts, ends = _sample_rows(sequences)
-    centred = rows.astype(np.float64) - row_centre
-    zero = np.zeros((1, rows.shape[1]))
-    sums = np.concatenate([zero, np.cumsum(centred, axis=0)])
-    squares = np.concatenate([zero, np.cumsum(np.square(centred), axis=0)])
-    lengths = (ends - starts)[:, np.newaxis]
-    mean = (sums[ends] - sums[starts]) / lengths
-    variance = np.maximum((squares[ends] - squares[starts]) / lengths - np.square(mean), 0.0)
-    offset = rows[ends - 1].astype(np.float64)
-    scale = np.sqrt(variance + np.square(WINDOW_SCALE_FLOOR * sample_spread))
-    return offset, scale
+    labels, sample_series, firsts = _series_of_samples(sequences)
+    fitted = {label: position for position, label in enumerate(fitted_labels)}
+    last, window_mean, window_variance = _window_moments(sequences)
+    mean = np.empty_like(last)
+    spread = np.empty_like(last)
+    for code, label in enumerate(labels):
+        mine = np.flatnonzero(sample_series == code)
+        if not len(mine):
+            continue
+        if label in fitted:
+            mean[mine], spread[mine] = fitted_mean[fitted[label]], fitted_scale[fitted[label]]
+        elif firsts is None:  # dense or ragged: each sequence its own series
+            mean[mine], spread[mine] = window_mean[mine], np.sqrt(window_variance[mine])
+        else:
+            ends = sequences.starts[mine] + sequences.n_timesteps
+            mean[mine], spread[mine] = _own_statistics(sequences.series, firsts[code], ends)
+    spread[spread < 1e-8 * np.maximum(np.abs(mean), 1.0)] = 1.0  # flat: centred only
+    row_centre = None
+    if firsts is not None:
+        row_series = getattr(sequences, "row_series", None)
+        centres = sequences.series[firsts].astype(np.float64)
+        if row_series is None:
+            row_centre = np.broadcast_to(centres[0], sequences.series.shape)
+        else:
+            row_centre = centres[row_series]
+    if mode == "series":
+        return SampleScaling(mean, spread, row_centre)
+    scale = np.sqrt(window_variance + np.square(WINDOW_SCALE_FLOOR * spread))
+    return SampleScaling(last, scale, row_centre)

@@ -111,6 +111,15 @@ def _series_bounds(index):
             "series are not contiguous. Sort it first: series.sort_index()."
         )
     ends = np.append(firsts[1:], len(codes))
+    times = index.get_level_values(-1)
+    later = np.asarray(times[1:] > times[:-1]) | (np.diff(codes) != 0)
+    if not later.all():
+        row = int(np.argmin(later)) + 1
+        raise ValueError(
+            f"series is a long DataFrame indexed by (series, time), but the rows of "
+            f"series {labels[codes[row]]!r} are not in increasing time order (row "
+            f"{row}, time {times[row]!r}). Sort it first: series.sort_index()."
+        )
     return codes, np.asarray(labels, dtype=object), firsts, ends
 
 
@@ -256,6 +265,13 @@ def make_windows(
     future_values = None
     if future is not None:
         future_positions, _ = _column_positions(future, columns, "future")
+        leaked = [columns[p] for p in future_positions if p in target_positions]
+        if leaked:
+            raise ValueError(
+                f"future columns {leaked} are also targets: their future values are "
+                "what the model is to forecast. Known-future columns must be inputs "
+                "known in advance (calendar, planned prices), not targets."
+            )
         future_values = _read_only(np.ascontiguousarray(values[:, future_positions]))
         _check_finite(future_values, "series")
     one_target = single_target or (targets is None and len(columns) == 1)
@@ -441,7 +457,9 @@ class SlidingWindowTransformer(TransformerMixin, BaseEstimator):
     continues each series from its own fitted rows (a series not seen in
     ``fit`` is padded). The output is then a :class:`Windows`, one window per
     row in the input's order, which the estimators of this package read
-    directly (scaling each series by its own statistics).
+    directly (scaling each window by its own statistics; ``y`` is scaled as
+    a whole unless ``scale_targets`` says otherwise, since the windows do not
+    say which feature it is).
 
     Parameters
     ----------

@@ -230,22 +230,53 @@ def test_a_series_not_seen_in_fit_is_scaled_by_its_own_rows(scaling):
     assert relative.mean() < 0.06
 
 
-def test_window_statistics_are_each_windows_last_value_and_spread():
+def test_window_statistics_are_exact_for_small_series_beside_large_ones():
     from sklearn_rnn._data import windows_sequences
-    from sklearn_rnn._scaling import WINDOW_SCALE_FLOOR, window_statistics
+    from sklearn_rnn._scaling import WINDOW_SCALE_FLOOR, sample_statistics
 
-    panel = seasonal_panel({"a": 1.0, "b": 1e6}, n_steps=30)
-    X, _ = make_windows(panel, 7, targets="sales")
-    sequences = windows_sequences(X)
-    spread = np.full((len(X), 2), 0.5)
-    # Centred by each row's series, as the estimators do: sums of squares of rows far
-    # from the centre would lose the small series' spread.
-    row_centre = panel.groupby(level="store").transform("mean").to_numpy()
-    offset, scale = window_statistics(sequences, row_centre, spread)
+    # A series of level 1 after one of level 1e7: running sums over both would
+    # lose the small one's spread.
+    panel = seasonal_panel({"big": 1e7, "small": 1.0}, n_steps=300)
+    X, _ = make_windows(panel, 12, targets="sales", features=["sales"])
+    none = np.array([], dtype=object)
+    scaling = sample_statistics(windows_sequences(X), "window", none, None, None)
     windows = np.asarray(X)
-    np.testing.assert_allclose(offset, windows[:, -1])
-    expected = np.sqrt(windows.var(axis=1) + (WINDOW_SCALE_FLOOR * spread) ** 2)
-    np.testing.assert_allclose(scale, expected, rtol=1e-6)
+    np.testing.assert_array_equal(scaling.offset, windows[:, -1])
+    # Unseen series: each window's series statistics are those of its rows so far.
+    so_far = np.array(
+        [
+            panel.loc[series, "sales"].to_numpy()[: time].std()
+            for series, time in zip(X.series, np.asarray(X.starts) % 300 + 12)
+        ]
+    )
+    expected = np.sqrt(windows[:, :, 0].var(axis=1) + (WINDOW_SCALE_FLOOR * so_far) ** 2)
+    np.testing.assert_allclose(scaling.scale[:, 0], expected, rtol=1e-9)
+
+
+@pytest.mark.parametrize("scaling", ["auto", "series"])
+def test_unseen_series_forecasts_read_nothing_later_and_not_each_other(scaling):
+    panel = seasonal_panel({"a": 1.0, "b": 10.0}, n_steps=40)
+    X, y = make_windows(panel, 8, targets="sales")
+    params = dict(FAST, scale_inputs=scaling, scale_targets=scaling)
+    model = LSTMRegressor(**params).fit(X, y)
+    new = seasonal_panel({"new": 1e4}, n_steps=40, seed=2)
+    X_new, _ = make_windows(new, 8, targets="sales")
+    everything = model.predict(X_new)
+    np.testing.assert_allclose(model.predict(X_new[:5]), everything[:5], rtol=1e-6)
+    changed = new.copy()
+    changed.iloc[20:] *= 3  # rows after the first windows' last steps
+    early = np.asarray(X_new.starts) + 8 <= 20
+    X_changed, _ = make_windows(changed, 8, targets="sales")
+    np.testing.assert_allclose(model.predict(X_changed)[early], everything[early], rtol=1e-6)
+
+
+def test_windows_refuse_look_ahead_by_layout():
+    panel = seasonal_panel({"a": 1.0}, n_steps=10, promotions=True)
+    with pytest.raises(ValueError, match="also targets"):
+        make_windows(panel, 3, targets="sales", future="sales")
+    unordered = panel.iloc[[0, 2, 1, 3, 4, 5, 6, 7, 8, 9]]
+    with pytest.raises(ValueError, match="increasing time order"):
+        make_windows(unordered, 3, targets="sales")
 
 
 def test_scaling_by_series_or_window_refuses_what_it_cannot_do():
