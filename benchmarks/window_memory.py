@@ -7,6 +7,9 @@ Measures, in one process:
 2. One epoch of a small LSTM on 1,000,000 windows of 64 steps: the rise of the
    process's peak resident memory (``ru_maxrss``) during ``fit``, next to what the
    windows would take if materialised.
+3. The same for a panel: 1,000 series in a long (series, time) DataFrame,
+   1,000,000 windows of 64 steps from ``make_windows`` (a ``Windows``: the rows
+   once and where each window starts), scaled by window as the defaults do.
 
 Run: ``python benchmarks/window_memory.py`` (``--fast`` for a CI-sized run).
 """
@@ -53,6 +56,27 @@ def epoch_memory(n_windows, window_size, batch_size):
     return X.shape, peak_rss_mb() - before, seconds
 
 
+def panel_epoch_memory(n_series, windows_per_series, window_size, batch_size):
+    import pandas as pd
+
+    rng = np.random.RandomState(0)
+    length = windows_per_series + window_size
+    levels = np.exp(rng.uniform(0, 8, size=n_series))  # series 1 to 3,000 apart
+    t = np.arange(length)
+    values = levels[:, np.newaxis] * (1 + 0.3 * np.sin(t / 10.0) + 0.05 * rng.normal(size=(n_series, length)))
+    index = pd.MultiIndex.from_product([range(n_series), t], names=["series", "time"])
+    panel = pd.DataFrame({"value": values.ravel().astype(np.float32)}, index=index)
+    start = time.perf_counter()
+    X, y = make_windows(panel, window_size)
+    windowing = time.perf_counter() - start
+    LSTMRegressor(hidden_size=16, max_epochs=1, random_state=0).fit(X[:512], y.iloc[:512])
+    before = peak_rss_mb()
+    start = time.perf_counter()
+    model = LSTMRegressor(hidden_size=16, max_epochs=1, batch_size=batch_size, random_state=0)
+    model.fit(X, y)
+    return X.shape, peak_rss_mb() - before, time.perf_counter() - start, windowing
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fast", action="store_true", help="small sizes, for CI")
@@ -76,6 +100,23 @@ def main():
         f"  materialised windows alone would take {as_float32:,.0f} MiB as float32, "
         f"{2 * as_float32:,.0f} MiB as float64"
     )
+
+    n_series = 100 if args.fast else 1000
+    # In a fresh process: the peak resident memory only ever grows, and the run
+    # above has already raised it.
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(1, torch.set_num_threads, (args.threads,)) as pool:
+        shape, rss_rise, seconds, windowing = pool.apply(
+            panel_epoch_memory, (n_series, 500 if args.fast else 1000, 64, 256)
+        )
+    as_float32 = shape[0] * shape[1] * 4 / 2**20
+    print(
+        f"\nOne epoch on a panel of {n_series:,} series, {shape[0]:,} windows of {shape[1]} "
+        f"steps (make_windows {windowing:.2f} s), batch 256, scaled by window:"
+    )
+    print(f"  panel peak RSS rose by {rss_rise:.1f} MiB during fit ({seconds:.1f} s)")
+    print(f"  materialised windows alone would take {as_float32:,.0f} MiB as float32")
 
 
 if __name__ == "__main__":

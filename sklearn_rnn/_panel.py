@@ -8,6 +8,7 @@ rows; memory grows with the total length of the series, not with windows x
 window size.
 """
 
+import copy
 from numbers import Integral
 
 import numpy as np
@@ -148,17 +149,9 @@ class Windows:
         return len(self.starts)
 
     def _with_starts(self, starts):
-        return Windows(
-            self.values,
-            starts,
-            self.window_size,
-            row_series=self.row_series,
-            series_labels=self.series_labels,
-            future_values=self.future_values,
-            horizon=self.horizon,
-            target_features=self.target_features,
-            feature_names=self.feature_names,
-        )
+        subset = copy.copy(self)  # the same rows, other windows
+        subset.starts = np.asarray(starts, dtype=np.int64)
+        return subset
 
     def __getitem__(self, key):
         if isinstance(key, tuple):

@@ -65,6 +65,8 @@ def test_window_memory_benchmark_runs_in_fast_mode():
     assert "X is a view: True" in out
     rise = float(out.split("peak RSS rose by ")[1].split(" MiB")[0])
     assert rise < 100
+    panel_rise = float(out.split("panel peak RSS rose by ")[1].split(" MiB")[0])
+    assert panel_rise < 100
 
 
 def test_speed_benchmark_runs_in_fast_mode():
