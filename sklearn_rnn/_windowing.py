@@ -102,8 +102,13 @@ def _check_finite(values, what):
 
 
 def _series_bounds(index):
-    """Codes, labels and first rows of the series of a (series, time) index."""
-    codes, labels = index.get_level_values(0).factorize(use_na_sentinel=False)
+    """Codes, labels and first rows of the series of a (series, time) index.
+
+    With more levels (sktime's hierarchical frames), a series is identified by
+    every level but the last, its label a tuple.
+    """
+    ids = index.get_level_values(0) if index.nlevels == 2 else index.droplevel(-1)
+    codes, labels = ids.factorize(use_na_sentinel=False)
     firsts = np.flatnonzero(np.diff(codes, prepend=-1))
     if len(firsts) != len(labels):
         raise ValueError(
@@ -126,7 +131,7 @@ def _series_bounds(index):
 def _panel_index(X):
     """The (series, time) index of a panel DataFrame, else None."""
     index = getattr(X, "index", None)
-    if hasattr(X, "iloc") and getattr(index, "nlevels", 1) == 2:
+    if hasattr(X, "iloc") and getattr(index, "nlevels", 1) >= 2:
         return index
     return None
 

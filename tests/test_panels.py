@@ -344,3 +344,16 @@ def test_the_window_transformer_windows_each_series_and_continues_it():
         transformer.transform(rows.to_numpy())
     pipe = make_pipeline(SlidingWindowTransformer(3), LSTMRegressor(**FAST))
     assert pipe.fit(rows, rows["v"].to_numpy()).predict(later).shape == (3,)
+
+
+def test_sktime_panels_and_hierarchies_are_windowed_per_series():
+    hierarchical = pytest.importorskip("sktime.utils._testing.hierarchical")
+    panel = hierarchical._make_hierarchical(hierarchy_levels=(2, 3), min_timepoints=20, max_timepoints=20)
+    X, y = make_windows(panel, 5, horizon=2)
+    # Six series, identified by both levels above time.
+    assert len(set(X.series)) == 6 and isinstance(X.series[0], tuple)
+    for k, (*series, time) in enumerate(y.index[:12]):
+        rows = panel.loc[tuple(series)]
+        first = rows.index.get_loc(time) - 5
+        np.testing.assert_array_equal(np.asarray(X[k])[:, 0], rows.to_numpy()[first : first + 5, 0])
+    LSTMRegressor(**FAST).fit(X, y).predict(X[:3])
