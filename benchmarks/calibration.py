@@ -263,6 +263,12 @@ def summary(rows):
     return "\n".join(lines)
 
 
+def _settings(pairs):
+    from quality import _settings as parsed  # the same PARAM=VALUE reading
+
+    return parsed(pairs)
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fast", action="store_true", help="CI-sized: lynx, seed 0, 5 epochs")
@@ -270,6 +276,13 @@ def parse_args(argv=None):
     parser.add_argument("--only", default=None, help="comma-separated series names")
     parser.add_argument("--models", default=None, help="comma-separated substrings of model names")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="PARAM=VALUE",
+        help="set a hyperparameter of every network, as in quality.py",
+    )
     return parser.parse_args(argv)
 
 
@@ -286,6 +299,7 @@ def main(argv=None):
     only = args.only.split(",") if args.only else (["lynx"] if args.fast else None)
     cases = [c for c in CASES if only is None or c.name in only]
     overrides = {"max_epochs": FAST_MAX_EPOCHS} if args.fast else {}
+    overrides.update(_settings(args.set))
     wanted = [w.strip().lower() for w in args.models.split(",")] if args.models else []
     started = time.perf_counter()
     rows = []
