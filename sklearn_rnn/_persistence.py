@@ -10,7 +10,9 @@ Values go into JSON as themselves when JSON has them (None, bool, int,
 float, str, lists), and tagged otherwise: a dict as ``{"items": [[key,
 value], ...]}`` (its keys may be numbers), a tuple as ``{"tuple": [...]}``, an
 array as ``{"values": [...], "dtype": "<U4"}`` (with its ``"shape"`` unless
-1D), a ``torch.optim`` class as ``{"torch.optim": "Adam"}``.
+1D), an object array holding tuples (labels of hierarchical series) as
+``{"objects": [...], "shape": [...]}``, a ``torch.optim`` class as
+``{"torch.optim": "Adam"}``.
 Every JSON object is a tag, so decoding is unambiguous.
 """
 
@@ -50,6 +52,11 @@ def _scalar(value):
 
 def to_json(value):
     """``value`` as a JSON value (see the module docstring); TypeError if it has none."""
+    if isinstance(value, np.ndarray) and value.dtype == object and any(
+        isinstance(v, tuple) for v in value.ravel().tolist()
+    ):
+        # Labels of hierarchical series are tuples, which NumPy would read back as rows.
+        return {"objects": [to_json(v) for v in value.ravel().tolist()], "shape": list(value.shape)}
     if isinstance(value, np.ndarray):
         encoded = {"values": [_scalar(v) for v in value.ravel().tolist()], "dtype": value.dtype.str}
         return encoded if value.ndim == 1 else {**encoded, "shape": list(value.shape)}
@@ -74,6 +81,12 @@ def from_json(value):
         return {key: from_json(item) for key, item in value["items"]}
     if "tuple" in value:
         return tuple(from_json(item) for item in value["tuple"])
+    if "objects" in value:
+        items = [from_json(item) for item in value["objects"]]
+        array = np.empty(len(items), dtype=object)
+        for position, item in enumerate(items):
+            array[position] = item
+        return array.reshape(value["shape"])
     if "values" in value:
         array = np.asarray(value["values"], dtype=np.dtype(value["dtype"]))
         return array.reshape(value["shape"]) if "shape" in value else array

@@ -346,7 +346,7 @@ def test_the_window_transformer_windows_each_series_and_continues_it():
     assert pipe.fit(rows, rows["v"].to_numpy()).predict(later).shape == (3,)
 
 
-def test_sktime_panels_and_hierarchies_are_windowed_per_series():
+def test_sktime_panels_and_hierarchies_are_windowed_per_series(tmp_path):
     hierarchical = pytest.importorskip("sktime.utils._testing.hierarchical")
     panel = hierarchical._make_hierarchical(hierarchy_levels=(2, 3), min_timepoints=20, max_timepoints=20)
     X, y = make_windows(panel, 5, horizon=2)
@@ -356,4 +356,9 @@ def test_sktime_panels_and_hierarchies_are_windowed_per_series():
         rows = panel.loc[tuple(series)]
         first = rows.index.get_loc(time) - 5
         np.testing.assert_array_equal(np.asarray(X[k])[:, 0], rows.to_numpy()[first : first + 5, 0])
-    LSTMRegressor(**FAST).fit(X, y).predict(X[:3])
+    model = LSTMRegressor(**FAST).fit(X, y)
+    # Their tuple labels survive the safe format.
+    model.save(tmp_path / "model")
+    loaded = LSTMRegressor.load(tmp_path / "model")
+    assert list(loaded.series_labels_) == list(model.series_labels_)
+    np.testing.assert_allclose(loaded.predict(X[:3]), model.predict(X[:3]))
