@@ -376,16 +376,23 @@ def _input_ndim(X):
         ) from exc
 
 
+def contiguous_groups(ids, not_contiguous):
+    """Codes, labels and first rows of the groups of equal ``ids`` (a pandas
+    Index), whose rows must be contiguous: else ``ValueError(not_contiguous)``."""
+    codes, labels = ids.factorize(use_na_sentinel=False)
+    firsts = np.flatnonzero(np.diff(codes, prepend=-1))
+    if len(firsts) != len(labels):
+        raise ValueError(not_contiguous)
+    return codes, labels, firsts
+
+
 def _long_frame_sequences(frame):
     """Split a DataFrame indexed by (instance, time) into one array per instance."""
-    instances = frame.index.get_level_values(0)
-    codes, uniques = instances.factorize(use_na_sentinel=False)
-    starts = np.flatnonzero(np.diff(codes, prepend=-1))
-    if len(starts) != len(uniques):
-        raise ValueError(
-            "X is a long DataFrame indexed by (instance, time), but the rows of an "
-            "instance are not contiguous. Sort it first: X.sort_index()."
-        )
+    codes, _, starts = contiguous_groups(
+        frame.index.get_level_values(0),
+        "X is a long DataFrame indexed by (instance, time), but the rows of an "
+        "instance are not contiguous. Sort it first: X.sort_index().",
+    )
     lengths = np.diff(np.append(starts, len(codes)))
     return frame.to_numpy(), lengths
 

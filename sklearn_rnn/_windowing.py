@@ -15,7 +15,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._data import FLOAT_DTYPES
+from ._data import FLOAT_DTYPES, contiguous_groups
 from ._panel import Windows
 
 
@@ -108,13 +108,11 @@ def _series_bounds(index):
     every level but the last, its label a tuple.
     """
     ids = index.get_level_values(0) if index.nlevels == 2 else index.droplevel(-1)
-    codes, labels = ids.factorize(use_na_sentinel=False)
-    firsts = np.flatnonzero(np.diff(codes, prepend=-1))
-    if len(firsts) != len(labels):
-        raise ValueError(
-            "series is a long DataFrame indexed by (series, time), but the rows of a "
-            "series are not contiguous. Sort it first: series.sort_index()."
-        )
+    codes, labels, firsts = contiguous_groups(
+        ids,
+        "series is a long DataFrame indexed by (series, time), but the rows of a "
+        "series are not contiguous. Sort it first: series.sort_index().",
+    )
     ends = np.append(firsts[1:], len(codes))
     times = index.get_level_values(-1)
     later = np.asarray(times[1:] > times[:-1]) | (np.diff(codes) != 0)
