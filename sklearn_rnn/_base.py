@@ -488,10 +488,14 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
 
     def _sample_scaling(self, sequences, mode):
         """Each sample's ``SampleScaling`` when scaled by ``mode`` ("series" or
-        "window"), from the series statistics learnt in ``fit``."""
-        return sample_statistics(
-            sequences, mode, self.series_labels_, self.series_mean_, self.series_scale_
-        )
+        "window"), from the series statistics learnt in ``fit``. Computed once per
+        validated input: inputs and targets scaled alike share it."""
+        computed = sequences.__dict__.setdefault("_sample_scaling", {})
+        if mode not in computed:
+            computed[mode] = sample_statistics(
+                sequences, mode, self.series_labels_, self.series_mean_, self.series_scale_
+            )
+        return computed[mode]
 
     def _input_scaling(self, sequences):
         """How ``make_dataset`` standardises ``sequences``: ``(mean, scale,
