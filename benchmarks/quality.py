@@ -936,7 +936,8 @@ def parse_args(argv=None):
     parser.add_argument(
         "--models",
         default=None,
-        help="comma-separated substrings of model names to run (baselines always run)",
+        help="comma-separated substrings of model names to run, or =name for that name "
+        "alone (baselines always run)",
     )
     parser.add_argument(
         "--max-epochs",
@@ -1008,7 +1009,10 @@ def run(args):
     wanted_models = _substrings(args.models)
 
     def keep_model(name):
-        return not wanted_models or any(w in name.lower() for w in wanted_models)
+        name = name.lower()
+        return not wanted_models or any(
+            name == w[1:] if w.startswith("=") else w in name for w in wanted_models
+        )
 
     started = time.perf_counter()
     meta = {
