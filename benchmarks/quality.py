@@ -455,6 +455,35 @@ def evaluate(task, case, name, kind, seed, model, fit, score, metric="MAE"):
     return record
 
 
+class _SeedAverage:
+    """The mean forecast of ``n`` fits of ``model``, with random states
+    ``seed * n`` to ``seed * n + n - 1`` (``--average``): seeds 0, 1, 2 of an
+    average of five are fits 0-4, 5-9 and 10-14."""
+
+    def __init__(self, model, seed, n):
+        from sklearn.base import clone
+
+        names = [k for k in model.get_params() if k == "random_state" or k.endswith("__random_state")]
+        self.models = [
+            clone(model).set_params(**{k: seed * n + j for k in names}) for j in range(n)
+        ]
+
+    def fit(self, *args):
+        for model in self.models:
+            model.fit(*args)
+        return self
+
+    def predict(self, X):
+        return np.mean([model.predict(X) for model in self.models], axis=0)
+
+
+def averaged(models, seed, n):
+    """``models`` ({name: model}), each replaced by the mean of ``n`` fits when ``n`` > 1."""
+    if n == 1:
+        return models
+    return {f"{name}, mean of {n} fits": _SeedAverage(model, seed, n) for name, model in models.items()}
+
+
 class _Fixed:
     """A forecaster whose forecast is given: the naive and seasonal naive baselines."""
 
@@ -473,7 +502,7 @@ class _Fixed:
 # --------------------------------------------------------------------------------------
 
 
-def run_one_step(case, series, seeds, keep_model, overrides):
+def run_one_step(case, series, seeds, keep_model, overrides, average=1):
     """One-step-ahead forecasts of the held-out values; a record per fit."""
     rows, targets = series[:-1].reshape(-1, 1), series[1:]
     n_train = len(rows) - case.n_test
@@ -512,15 +541,13 @@ def run_one_step(case, series, seeds, keep_model, overrides):
         for name, model in statsforecast_models(case.season).items()
     ]
     for seed in seeds:
-        for name, model in one_step_models(case.window, seed, overrides).items():
-            if keep_model(name):
-                records.append(
-                    evaluate(TASK_ONE_STEP, case.name, name, "model", seed, model, fit, score)
-                )
+        models = {k: m for k, m in one_step_models(case.window, seed, overrides).items() if keep_model(k)}
+        for name, model in averaged(models, seed, average).items():
+            records.append(evaluate(TASK_ONE_STEP, case.name, name, "model", seed, model, fit, score))
     return records
 
 
-def run_h_step(case, series, seeds, keep_model, overrides):
+def run_h_step(case, series, seeds, keep_model, overrides, average=1):
     """Forecasts of the whole held-out tail from the end of the training part."""
     from sklearn_rnn import make_windows
 
@@ -555,15 +582,13 @@ def run_h_step(case, series, seeds, keep_model, overrides):
         for name, model in statsforecast_models(case.season).items()
     ]
     for seed in seeds:
-        for name, model in h_step_models(seed, overrides).items():
-            if keep_model(name):
-                records.append(
-                    evaluate(TASK_H_STEP, case.name, name, "model", seed, model, fit, score)
-                )
+        models = {k: m for k, m in h_step_models(seed, overrides).items() if keep_model(k)}
+        for name, model in averaged(models, seed, average).items():
+            records.append(evaluate(TASK_H_STEP, case.name, name, "model", seed, model, fit, score))
     return records
 
 
-def run_forecast_case(case, seeds, keep_model, overrides):
+def run_forecast_case(case, seeds, keep_model, overrides, average=1):
     """Both forecasting tasks on one series; returns (case info, records)."""
     series = SERIES_LOADERS[case.name]()
     info = {
@@ -574,8 +599,8 @@ def run_forecast_case(case, seeds, keep_model, overrides):
         "window": case.window,
         "season": case.season,
     }
-    records = run_one_step(case, series, seeds, keep_model, overrides)
-    records += run_h_step(case, series, seeds, keep_model, overrides)
+    records = run_one_step(case, series, seeds, keep_model, overrides, average)
+    records += run_h_step(case, series, seeds, keep_model, overrides, average)
     return info, records
 
 
@@ -953,6 +978,14 @@ def parse_args(argv=None):
         help="set a hyperparameter of every network (a Python literal, else a string), "
         "to measure a lever: --set scale_inputs=window --set scale_targets=window",
     )
+    parser.add_argument(
+        "--average",
+        type=int,
+        default=1,
+        metavar="N",
+        help="forecasting: score the mean forecast of N fits per seed (random states "
+        "seed*N to seed*N+N-1) in place of one fit",
+    )
     parser.add_argument("--json", default=None, help="write the raw per-seed results here")
     parser.add_argument(
         "--report",
@@ -1003,6 +1036,8 @@ def run(args):
 
     torch.set_num_threads(args.threads)
     seeds = _seeds(args)
+    if args.average < 1 or (args.average > 1 and any(k != "forecast" for k, _ in selected_cases(args))):
+        raise SystemExit("--average N takes N >= 1 and forecasting cases only (--only forecast)")
     max_epochs = args.max_epochs or (FAST_MAX_EPOCHS if args.fast else None)
     overrides = {} if max_epochs is None else {"max_epochs": max_epochs}
     overrides.update(_settings(args.set))
@@ -1028,8 +1063,10 @@ def run(args):
     infos, records = [], []
     with threadpool_limits(limits=args.threads):
         for kind, case in selected_cases(args):
-            runner = run_forecast_case if kind == "forecast" else run_classification_case
-            info, case_records = runner(case, seeds, keep_model, overrides)
+            if kind == "forecast":
+                info, case_records = run_forecast_case(case, seeds, keep_model, overrides, args.average)
+            else:
+                info, case_records = run_classification_case(case, seeds, keep_model, overrides)
             for record in case_records:
                 record["threads"] = args.threads
             infos.append(info)

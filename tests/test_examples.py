@@ -128,3 +128,26 @@ def test_forecast_intervals_example_gives_increasing_quantiles():
     assert (np.diff(fan, axis=1) >= 0).all()
     truth, mean, std = example.one_step_gaussian(passengers)
     assert mean.shape == std.shape == truth.shape and (std > 0).all()
+
+
+def test_quality_benchmark_averages_fits_with_consecutive_seeds():
+    spec = importlib.util.spec_from_file_location("quality", ROOT / "benchmarks" / "quality.py")
+    quality = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(quality)
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from sklearn_rnn import GRURegressor, SlidingWindowTransformer
+
+    rng = np.random.RandomState(0)
+    rows, targets = rng.normal(size=(60, 1)), rng.normal(size=60)
+    model = make_pipeline(
+        StandardScaler(),
+        SlidingWindowTransformer(4),
+        GRURegressor(hidden_size=3, max_epochs=2, random_state=0),
+    )
+    average = quality.averaged({"GRU": model}, seed=1, n=2)["GRU, mean of 2 fits"]
+    average.fit(rows, targets)
+    alone = [model.set_params(gruregressor__random_state=s).fit(rows, targets).predict(rows) for s in (2, 3)]
+    np.testing.assert_allclose(average.predict(rows), np.mean(alone, axis=0), rtol=1e-6)
+    assert not np.allclose(alone[0], alone[1])
