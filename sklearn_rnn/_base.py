@@ -12,6 +12,7 @@ below and read their own parameters; this class reads only the shared ones.
 """
 
 import copy
+import hashlib
 import json
 import os
 import warnings
@@ -124,6 +125,33 @@ def _restore_training_state(net, saved):
     del net.history[n_epochs:]
     if generator_state is not None:
         net.generator.set_state(generator_state)
+
+
+def _network_seed(seed, k):
+    """The seed of the ``k``-th of several networks fitted side by side (the first keeps ``seed``)."""
+    if k == 0:
+        return seed
+    return int(np.random.SeedSequence([seed, k]).generate_state(1)[0])
+
+
+def _merge_optimizer_states(net, nets):
+    """Load the optimizer states of ``nets`` (one network each) into ``net``'s,
+    whose parameters are theirs one network after another; the learning rate is
+    the first network's (the schedule may have lowered it)."""
+    groups = [fitted.optimizer_.state_dict() for fitted in nets]
+    target = net.optimizer_.state_dict()
+    if len(target["param_groups"]) != 1 or any(len(g["param_groups"]) != 1 for g in groups):
+        return  # a custom optimizer with its own groups: it starts anew
+    state, offset = {}, 0
+    for group in groups:
+        state.update({index + offset: value for index, value in group["state"].items()})
+        offset += len(group["param_groups"][0]["params"])
+    if offset != len(target["param_groups"][0]["params"]):
+        return
+    lr = nets[0].optimizer_.param_groups[0]["lr"]
+    net.optimizer_.load_state_dict(
+        {"state": state, "param_groups": [{**target["param_groups"][0], "lr": lr}]}
+    )
 
 
 def _target_weights(weights, sequences, layout):
@@ -366,6 +394,7 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
         """Train on ``X, y``: a whole fit, or with ``partial`` one epoch, which
         continues the fitted net (its optimizer state included) after the first."""
         from ._batches import make_dataset, place_on_device
+        from ._modules import unwrapped
         from ._net import build_net, seeded_torch_rng, training_device
 
         fitted = hasattr(self, "net_")
@@ -422,46 +451,95 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
             self._train_one_more_epoch(dataset)
             return self
         seed = seed_from_random_state(self.random_state)
-        checkpoint = resumed = None
+        fingerprint = None
         if self.checkpoint_dir is not None and not partial:
-            from ._checkpoint import fit_fingerprint, read_checkpoint
+            from ._checkpoint import fit_fingerprint
 
             fingerprint = fit_fingerprint(self, sequences.fingerprint_data(), y, weights)
-            resumed = read_checkpoint(self.checkpoint_dir, fingerprint)
-            if resumed is not None:
-                seed = resumed["seed"]
-            checkpoint = (fingerprint, resumed)
         # partial_fit trains on all it is given: no validation split, no schedule.
         early_stopping = not partial and self._uses_early_stopping(len(sequences))
-        net = build_net(
-            settings,
-            module=self._network_class(),
-            module_params=self._network_params(sequences, targets),
-            criterion=targets.criterion,
-            criterion_params=targets.criterion_params,
-            device=device,
-            seed=seed,
-            stratify=self._stratify_validation,
-            early_stopping=early_stopping,
-            callbacks=self._training_callbacks(warm),
-            checkpoint=checkpoint,
-        )
-        # Weights are drawn from torch's process-wide generator, seeded under a lock;
-        # shuffles and dropout masks then come from the net's own generator.
-        with seeded_torch_rng(device, seed):
-            net.initialize()
+        module = self._network_class()
+        module_params = self._network_params(sequences, targets)
+        n_networks = module_params.get("n_networks", 1)
+        warm_states = [None] * n_networks
         if warm:
-            self._load_warm_start_weights(net)
-        if resumed is None:
-            net.partial_fit(dataset, epochs=1 if partial else None)
-        else:
-            from ._checkpoint import restore_checkpoint
+            warm_states = self._warm_start_states(module_params)
 
-            restore_checkpoint(net, resumed)
-            net.partial_fit(dataset, epochs=max(self.max_epochs - len(net.history), 0))
-        self.net_ = net
+        def build(module, module_params, seed, callbacks, checkpoint=None):
+            net = build_net(
+                settings,
+                module=module,
+                module_params=module_params,
+                criterion=targets.criterion,
+                criterion_params=targets.criterion_params,
+                device=device,
+                seed=seed,
+                stratify=self._stratify_validation,
+                early_stopping=early_stopping,
+                callbacks=callbacks,
+                checkpoint=checkpoint,
+            )
+            # Weights are drawn from torch's process-wide generator, seeded under a lock;
+            # shuffles and dropout masks then come from the net's own generator.
+            with seeded_torch_rng(device, seed):
+                net.initialize()
+            return net
+
+        def train(module, module_params, seed, fingerprint, warm_state):
+            """One network's fit (partial_fit's first epoch), resumed from its checkpoint."""
+            checkpoint = resumed = None
+            if fingerprint is not None:
+                from ._checkpoint import read_checkpoint
+
+                resumed = read_checkpoint(self.checkpoint_dir, fingerprint)
+                if resumed is not None:
+                    seed = resumed["seed"]
+                checkpoint = (fingerprint, resumed)
+            net = build(module, module_params, seed, self._training_callbacks(warm), checkpoint)
+            if warm_state is not None:
+                unwrapped(net.module_).load_state_dict(warm_state)
+            if resumed is None:
+                net.partial_fit(dataset, epochs=1 if partial else None)
+            else:
+                from ._checkpoint import restore_checkpoint
+
+                restore_checkpoint(net, resumed)
+                net.partial_fit(dataset, epochs=max(self.max_epochs - len(net.history), 0))
+            return net
+
+        if n_networks == 1:
+            nets = [train(module, module_params, seed, fingerprint, warm_states[0])]
+            self.net_ = nets[0]
+        else:
+            # Each network is fitted alone, with its own seed: its own initial
+            # weights, batch order and early stopping, as independent fits are.
+            member_params = {k: v for k, v in module_params.items() if k != "n_networks"}
+            nets = []
+            for k in range(n_networks):
+                network_fingerprint = None
+                if fingerprint is not None:
+                    network_fingerprint = hashlib.sha256(f"{fingerprint}/{k}".encode()).hexdigest()
+                net = train(
+                    module.member_class,
+                    member_params,
+                    _network_seed(seed, k),
+                    network_fingerprint,
+                    warm_states[k],
+                )
+                nets.append(net)
+                if net.history and "train_loss" not in net.history[-1] and k < n_networks - 1:
+                    # Ctrl-C, which skorch takes as the end of one network's training,
+                    # ends the whole fit; with checkpoint_dir, the next fit resumes.
+                    raise KeyboardInterrupt
+            # One net holds them all; what it trains further (partial_fit) starts
+            # from each network's own optimizer state. Its history is the first's.
+            self.net_ = build(module, module_params, seed, self._training_callbacks(True))
+            for network, fitted in zip(unwrapped(self.net_.module_).networks, nets):
+                network.load_state_dict(unwrapped(fitted.module_).state_dict())
+            _merge_optimizer_states(self.net_, nets)
+            self.net_.history = nets[0].history
         self.device_ = device
-        self._record_history(early_stopping, warn=not partial)
+        self._record_history(early_stopping, warn=not partial, nets=nets)
         return self
 
     def _fit_scaling(self, sequences, weights):
@@ -578,19 +656,27 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
             net.callbacks_, net.train_split = callbacks, train_split
         self._record_history(False, warn=False)
 
-    def _load_warm_start_weights(self, net):
+    def _warm_start_states(self, module_params):
+        """The fitted weights a warm start continues from, one state per network;
+        the architecture must not have changed."""
+        from ._modules import unwrapped
+
         old = self.net_.get_params_for("module")
-        new = net.get_params_for("module")
-        changed = sorted(key for key in new if old.get(key) != new[key])
+        changed = sorted(key for key in module_params if old.get(key) != module_params[key])
         if changed:
             raise ValueError(
                 "warm_start=True continues training the fitted network, so the "
                 f"architecture cannot change, but these settings did: {changed}. "
                 "Set warm_start=False to train a new network."
             )
-        net.module_.load_state_dict(self.net_.module_.state_dict())
+        module = unwrapped(self.net_.module_)
+        networks = getattr(module, "networks", [module])
+        return [network.state_dict() for network in networks]
 
-    def _record_history(self, early_stopping, warn=True):
+    def _record_history(self, early_stopping, warn=True, nets=None):
+        """The fitted history attributes (the first network's, for several), and a
+        ConvergenceWarning when a network (of ``nets``, default ``net_``) stopped at
+        ``max_epochs`` still improving."""
         history = self.net_.history
         if history and "train_loss" not in history[-1]:
             history.pop()  # an epoch cut short (skorch ends training on Ctrl-C)
@@ -599,7 +685,8 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
         self.validation_loss_curve_ = (
             [float(loss) for loss in history[:, "valid_loss"]] if early_stopping else None
         )
-        if warn and not dict(self.net_.callbacks_)["plateau_schedule"].stopped_:
+        nets = [self.net_] if nets is None else nets
+        if warn and not all(dict(net.callbacks_)["plateau_schedule"].stopped_ for net in nets):
             warnings.warn(
                 f"Maximum number of epochs ({self.max_epochs}) reached and the training "
                 "loss has not converged yet. Raise max_epochs or lr.",

@@ -8,7 +8,7 @@ from skorch.hf import AccelerateMixin
 from skorch.utils import to_tensor
 from torch.utils.data import DataLoader
 
-from ._modules import batch_weights, in_loss_units, without_weights
+from ._modules import batch_weights, loss_inputs, without_weights
 
 
 class AcceleratedNet(AccelerateMixin, NeuralNet):
@@ -26,8 +26,9 @@ class AcceleratedNet(AccelerateMixin, NeuralNet):
         return super().infer(without_weights(x), **fit_params)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        y_pred, y_true = in_loss_units(self.module_, y_pred, to_tensor(y_true, y_pred.device))
-        weights = batch_weights(X)
+        y_pred, y_true, weights = loss_inputs(
+            self.module_, y_pred, to_tensor(y_true, y_pred.device), batch_weights(X)
+        )
         if weights is None:
             return super().get_loss(y_pred, y_true, X=X, training=training)
         return self.criterion_(y_pred, y_true, sample_weight=weights.to(y_pred.device))

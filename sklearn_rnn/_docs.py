@@ -84,6 +84,17 @@ window_norm : {"auto", "window", "both"} or None, default="auto"
     normalised window no longer carries. Per-step outputs (``return_sequences``)
     always read the window itself: whole-sequence statistics would let a step
     see later ones.""",
+    "n_networks": """\
+n_networks : int, default=1
+    Networks fitted and averaged, a deep ensemble. Each is fitted as a model of
+    its own would be, from its own seed (derived from ``random_state``): its
+    initial weights, batch order, early stopping, linear part and interval
+    calibration. Forecasts are their mean; quantiles are averaged level by
+    level, Gaussians combined as their equal mixture. Averaging narrows how
+    much forecasts change from one ``random_state`` to another (in
+    ``benchmarks/README.md``), at ``n_networks`` times the training and
+    prediction time. ``n_iter_`` and the loss curves are the first network's;
+    ``partial_fit`` and ``warm_start`` continue every network.""",
     "loss": """\
 loss : {"squared_error", "absolute_error", "huber", "quantile", "gaussian"}, \
         default="squared_error"

@@ -40,6 +40,24 @@ def in_loss_units(module, y_pred, y_true):
     return y_pred / scale, y_true
 
 
+def loss_inputs(module, y_pred, y_true, weights=None):
+    """``(y_pred, y_true, weights)`` as a loss reads them: in the module's loss
+    units (:func:`in_loss_units`) and, for a training forward of a
+    :class:`ForecastEnsemble` (each network's forecast on a leading axis),
+    every network's forecasts against the targets, so that each network learns
+    from its own error, not from the error of their average."""
+    inner = unwrapped(module)
+    n_networks = getattr(inner, "n_networks", 1)
+    y_true = y_true.to(y_pred.device)
+    if n_networks > 1 and inner.training:
+        y_pred = y_pred.flatten(0, 1)
+        y_true = y_true.repeat(n_networks, *([1] * (y_true.dim() - 1)))
+        if weights is not None:
+            weights = weights.repeat(n_networks, *([1] * (weights.dim() - 1)))
+    y_pred, y_true = in_loss_units(module, y_pred, y_true)
+    return y_pred, y_true, weights
+
+
 def batch_weights(X):
     """A batch's sample weights (``X["sample_weight"]``), or None."""
     return X.get("sample_weight") if isinstance(X, dict) else None
@@ -602,6 +620,19 @@ class DistributionHead(nn.Module):
         below = below * distance[..., : self.center]
         return torch.cat([center - below, center, center + above], dim=-1)
 
+    def combine(self, forecasts):
+        """One forecast from several networks' ``forward`` outputs stacked on a
+        leading axis: the mean of points; the mean of each quantile (averaged
+        quantile functions do not cross); the moments of the Gaussians' equal
+        mixture (its mean, and a standard deviation that adds the spread of the
+        means to the mean variance)."""
+        if self.kind != "gaussian":
+            return forecasts.mean(dim=0)
+        means, stds = forecasts[..., 0], forecasts[..., 1]
+        mean = means.mean(dim=0)
+        variance = (stds.square() + (means - mean).square()).mean(dim=0)
+        return torch.stack([mean, variance.sqrt()], dim=-1)
+
     def point(self, forecast):
         """The point forecast (..., n_outputs) of ``forward``'s output: the median
         (the central quantile) or the mean."""
@@ -807,6 +838,64 @@ class ForecastNetwork(nn.Module):
             return self._decode(X, lengths, future)[1]
         Z, _, _ = self._parts(X, lengths)
         return self.inner.attention_weights(Z, lengths)
+
+
+class ForecastEnsemble(nn.Module):
+    """Several :class:`ForecastNetwork` s, each trained on its own, forecasting as one.
+
+    The estimators fit every network alone (its own initial weights, batch
+    order, early stopping, linear part and calibration) and then load them
+    here. In evaluation mode the forecast is their combination
+    (:meth:`DistributionHead.combine`); in training mode (``partial_fit`` of a
+    fitted ensemble) every network's forecast, stacked on a new leading axis,
+    which :func:`loss_inputs` scores one network at a time.
+
+    Parameters
+    ----------
+    n_networks : int, default=2
+        Networks, at least 2.
+    **network_params
+        Each network's parameters, as in :class:`ForecastNetwork`.
+    """
+
+    member_class = ForecastNetwork
+
+    def __init__(self, n_networks=2, **network_params):
+        super().__init__()
+        if n_networks < 2:
+            raise ValueError(f"An ensemble needs at least 2 networks, got {n_networks!r}.")
+        self.n_networks = n_networks
+        self.networks = nn.ModuleList(ForecastNetwork(**network_params) for _ in range(n_networks))
+
+    @property
+    def head(self):
+        return self.networks[0].head
+
+    @property
+    def per_step(self):
+        return self.networks[0].per_step
+
+    @property
+    def loss_scale(self):
+        """The networks' shared loss units (their linear parts share the
+        training samples, so their residual spreads are the same), or None."""
+        return self.networks[0].loss_scale
+
+    def forward(self, X, lengths=None, future=None):
+        stacked = torch.stack([network(X, lengths, future) for network in self.networks])
+        return stacked if self.training else self.head.combine(stacked)
+
+    def point_forecast(self, X, lengths=None, future=None):
+        """The point forecast of the combined distribution, shaped as the targets."""
+        return self.head.point(self.head.combine(
+            torch.stack([network(X, lengths, future) for network in self.networks])
+        ))
+
+    def attention_weights(self, X, lengths=None, future=None):
+        """The networks' attention weights, averaged (they still sum to 1)."""
+        return torch.stack(
+            [network.attention_weights(X, lengths, future) for network in self.networks]
+        ).mean(dim=0)
 
 
 class SequenceEmbeddingNetwork(nn.Module):

@@ -18,7 +18,7 @@ from skorch.utils import to_tensor
 
 from ._batches import BatchIterator, ValidationSplit
 from ._callbacks import PlateauSchedule, StopOnNonFiniteLoss
-from ._modules import batch_weights, in_loss_units, without_weights
+from ._modules import batch_weights, loss_inputs, without_weights
 
 PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16, "float16": torch.float16}
 OPTIMIZERS = {
@@ -366,8 +366,9 @@ class RecurrentNet(NeuralNet):
         return y_pred.float()
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        y_pred, y_true = in_loss_units(self.module_, y_pred, to_tensor(y_true, self.device))
-        weights = batch_weights(X)
+        y_pred, y_true, weights = loss_inputs(
+            self.module_, y_pred, to_tensor(y_true, self.device), batch_weights(X)
+        )
         if weights is None:
             return super().get_loss(y_pred, y_true, X=X, training=training)
         return self.criterion_(y_pred, y_true, sample_weight=weights.to(y_pred.device))

@@ -1,8 +1,10 @@
 """Recurrent regressors: sequences to values, per step values, or forecast horizons."""
 
+from numbers import Integral
+
 import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
-from sklearn.utils._param_validation import StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import NONLINEARITY, BaseRecurrentEstimator
@@ -22,6 +24,7 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
         "decoder": [StrOptions({"rnn", "attention"}), None],
         "linear_skip": ["boolean"],
         "window_norm": [StrOptions({"auto", "window", "both"}), None],
+        "n_networks": [Interval(Integral, 1, None, closed="left")],
         "loss": [StrOptions({"squared_error", "absolute_error", "huber", "quantile", "gaussian"})],
         "quantiles": ["array-like"],
         "scale_targets": ["boolean", StrOptions({"auto", "series", "window"})],
@@ -39,6 +42,7 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
         decoder=None,
         linear_skip=True,
         window_norm="auto",
+        n_networks=1,
         loss="squared_error",
         quantiles=(0.1, 0.5, 0.9),
         scale_inputs="auto",
@@ -98,6 +102,7 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
         self.decoder = decoder
         self.linear_skip = linear_skip
         self.window_norm = window_norm
+        self.n_networks = n_networks
         self.loss = loss
         self.quantiles = quantiles
         self.scale_targets = scale_targets
@@ -125,7 +130,13 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
     def _forecasting(self):
         distribution = self.loss in ("quantile", "gaussian")
         known_future = getattr(self, "n_future_", 0) > 0
-        return self.linear_skip or distribution or known_future or self._window_norm() is not None
+        return (
+            self.linear_skip
+            or distribution
+            or known_future
+            or self.n_networks > 1
+            or self._window_norm() is not None
+        )
 
     def _reads_future(self):
         return not self.return_sequences
@@ -185,10 +196,10 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
         return tuple(float(q) for q in np.unique(np.append(levels, 0.5)))
 
     def _network_class(self):
-        from ._modules import ForecastNetwork, RecurrentNetwork, Seq2SeqNetwork
+        from ._modules import ForecastEnsemble, ForecastNetwork, RecurrentNetwork, Seq2SeqNetwork
 
         if self._forecasting():
-            return ForecastNetwork
+            return ForecastNetwork if self.n_networks == 1 else ForecastEnsemble
         return RecurrentNetwork if self.decoder is None else Seq2SeqNetwork
 
     def _network_params(self, sequences, targets):
@@ -225,6 +236,8 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
         )
         if n_future:
             params.update(n_future=n_future, future_steps=self.future_steps_)
+        if self.n_networks > 1:
+            params["n_networks"] = self.n_networks
         return params
 
     def _early_stopping_by_default(self, n_samples):
@@ -542,6 +555,7 @@ class LSTMRegressor(_RecurrentRegressor):
     %(decoder)s
     %(linear_skip)s
     %(window_norm)s
+    %(n_networks)s
     %(loss)s
     %(quantiles)s
     %(scale_inputs)s
@@ -595,6 +609,7 @@ class GRURegressor(_RecurrentRegressor):
     %(decoder)s
     %(linear_skip)s
     %(window_norm)s
+    %(n_networks)s
     %(loss)s
     %(quantiles)s
     %(scale_inputs)s
@@ -648,6 +663,7 @@ class RNNRegressor(_RecurrentRegressor):
     %(decoder)s
     %(linear_skip)s
     %(window_norm)s
+    %(n_networks)s
     %(loss)s
     %(quantiles)s
     %(scale_inputs)s
@@ -701,6 +717,7 @@ class RNNRegressor(_RecurrentRegressor):
         decoder=None,
         linear_skip=True,
         window_norm="auto",
+        n_networks=1,
         loss="squared_error",
         quantiles=(0.1, 0.5, 0.9),
         scale_inputs="auto",
@@ -737,6 +754,7 @@ class RNNRegressor(_RecurrentRegressor):
             decoder=decoder,
             linear_skip=linear_skip,
             window_norm=window_norm,
+            n_networks=n_networks,
             loss=loss,
             quantiles=quantiles,
             scale_inputs=scale_inputs,

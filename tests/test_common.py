@@ -81,8 +81,14 @@ def distribution_regressors():
     ]
 
 
+def ensemble_regressors():
+    """Several networks averaged, which change how the estimators fit and predict
+    (fewer epochs than the default: each check fits every network)."""
+    return [sklearn_rnn.RNNRegressor(n_networks=2, max_epochs=30)]
+
+
 @parametrize_with_checks(
-    [cls() for cls in public_estimators()] + distribution_regressors(),
+    [cls() for cls in public_estimators()] + distribution_regressors() + ensemble_regressors(),
     expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS.get(type(est).__name__, {}),
 )
 def test_sklearn_compatible_estimator(estimator, check):
