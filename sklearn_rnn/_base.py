@@ -529,7 +529,8 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
                 nets.append(net)
                 if net.history and "train_loss" not in net.history[-1] and k < n_networks - 1:
                     # Ctrl-C, which skorch takes as the end of one network's training,
-                    # ends the whole fit; with checkpoint_dir, the next fit resumes.
+                    # ends the whole fit; with checkpoint_dir, the next fit resumes this
+                    # network (and fits the ones before it again, to the same weights).
                     raise KeyboardInterrupt
             # One net holds them all; what it trains further (partial_fit) starts
             # from each network's own optimizer state. Its history is the first's.
@@ -663,6 +664,8 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
 
         old = self.net_.get_params_for("module")
         changed = sorted(key for key in module_params if old.get(key) != module_params[key])
+        if old.get("n_networks", 1) != module_params.get("n_networks", 1):
+            changed = sorted({*changed, "n_networks"})
         if changed:
             raise ValueError(
                 "warm_start=True continues training the fitted network, so the "

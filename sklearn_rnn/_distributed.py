@@ -26,12 +26,12 @@ class AcceleratedNet(AccelerateMixin, NeuralNet):
         return super().infer(without_weights(x), **fit_params)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        y_pred, y_true, weights = loss_inputs(
+        y_pred, y_true, weights, n_networks = loss_inputs(
             self.module_, y_pred, to_tensor(y_true, y_pred.device), batch_weights(X)
         )
         if weights is None:
-            return super().get_loss(y_pred, y_true, X=X, training=training)
-        return self.criterion_(y_pred, y_true, sample_weight=weights.to(y_pred.device))
+            return n_networks * super().get_loss(y_pred, y_true, X=X, training=training)
+        return n_networks * self.criterion_(y_pred, y_true, sample_weight=weights.to(y_pred.device))
 
     def _initialize_accelerator(self):
         # The losses have no parameters, and DistributedDataParallel refuses to wrap

@@ -86,15 +86,22 @@ window_norm : {"auto", "window", "both"} or None, default="auto"
     see later ones.""",
     "n_networks": """\
 n_networks : int, default=1
-    Networks fitted and averaged, a deep ensemble. Each is fitted as a model of
-    its own would be, from its own seed (derived from ``random_state``): its
-    initial weights, batch order, early stopping, linear part and interval
-    calibration. Forecasts are their mean; quantiles are averaged level by
-    level, Gaussians combined as their equal mixture. Averaging narrows how
-    much forecasts change from one ``random_state`` to another (in
-    ``benchmarks/README.md``), at ``n_networks`` times the training and
-    prediction time. ``n_iter_`` and the loss curves are the first network's;
-    ``partial_fit`` and ``warm_start`` continue every network.""",
+    Networks fitted and averaged, a deep ensemble. Each is fitted as the
+    one-network model would be, with its own seed (the first with
+    ``random_state``'s, the others derived from it): its own initial weights,
+    batch order, early stopping, linear part and interval calibration (with
+    ``linear_skip=False`` and a point loss, each is the forecasting network
+    without its linear part). The forecast is their mean; quantiles are
+    averaged level by level, Gaussians combined into the Gaussian with their
+    mixture's mean and variance. Averaging narrows how much forecasts change
+    from one ``random_state`` to another (``benchmarks/README.md``), at
+    ``n_networks`` times the training and prediction time. ``n_iter_`` and
+    the loss curves are the first network's. ``partial_fit`` and
+    ``warm_start`` continue every network on its own error (``partial_fit``
+    from each one's optimizer state, at the first one's learning rate). With
+    ``checkpoint_dir`` every network has its own checkpoint; a fit resumed
+    after an interruption fits the networks that had finished again (to the
+    same weights) and resumes the interrupted one.""",
     "loss": """\
 loss : {"squared_error", "absolute_error", "huber", "quantile", "gaussian"}, \
         default="squared_error"

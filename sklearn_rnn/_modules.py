@@ -45,17 +45,28 @@ def loss_inputs(module, y_pred, y_true, weights=None):
     units (:func:`in_loss_units`) and, for a training forward of a
     :class:`ForecastEnsemble` (each network's forecast on a leading axis),
     every network's forecasts against the targets, so that each network learns
-    from its own error, not from the error of their average."""
+    from its own error, not from the error of their average. The fourth value
+    multiplies the mean loss: the number of networks, so that the loss is the
+    sum of theirs and each network's gradient is the one it has alone.
+    """
     inner = unwrapped(module)
     n_networks = getattr(inner, "n_networks", 1)
     y_true = y_true.to(y_pred.device)
-    if n_networks > 1 and inner.training:
-        y_pred = y_pred.flatten(0, 1)
-        y_true = y_true.repeat(n_networks, *([1] * (y_true.dim() - 1)))
-        if weights is not None:
-            weights = weights.repeat(n_networks, *([1] * (weights.dim() - 1)))
-    y_pred, y_true = in_loss_units(module, y_pred, y_true)
-    return y_pred, y_true, weights
+    if n_networks == 1 or not inner.training:
+        return (*in_loss_units(module, y_pred, y_true), weights, 1)
+    y_pred = y_pred.flatten(0, 1)
+    y_true = y_true.repeat(n_networks, *([1] * (y_true.dim() - 1)))
+    if weights is not None:
+        weights = weights.repeat(n_networks, *([1] * (weights.dim() - 1)))
+    return (*in_loss_units(module, y_pred, y_true), weights, n_networks)
+
+
+def clip_gradient_norms(module, max_norm, norm_type=2):
+    """Clip the gradient norm of each network of a :class:`ForecastEnsemble`
+    on its own (as it is clipped when it trains alone), else of the module."""
+    inner = unwrapped(module)
+    for network in getattr(inner, "networks", [inner]):
+        nn.utils.clip_grad_norm_(network.parameters(), max_norm=max_norm, norm_type=norm_type)
 
 
 def batch_weights(X):

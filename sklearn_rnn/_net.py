@@ -18,7 +18,7 @@ from skorch.utils import to_tensor
 
 from ._batches import BatchIterator, ValidationSplit
 from ._callbacks import PlateauSchedule, StopOnNonFiniteLoss
-from ._modules import batch_weights, loss_inputs, without_weights
+from ._modules import batch_weights, clip_gradient_norms, loss_inputs, without_weights
 
 PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16, "float16": torch.float16}
 OPTIMIZERS = {
@@ -185,7 +185,7 @@ def build_net(
         callbacks.append(
             (
                 "gradient_clipping",
-                GradientNormClipping(gradient_clip_value=settings["clip_grad_norm"]),
+                NetworkGradientClipping(gradient_clip_value=settings["clip_grad_norm"]),
             )
         )
     resumed = checkpoint[1] if checkpoint else None
@@ -297,6 +297,14 @@ def _generator_as_global(generator):
             torch.random.set_rng_state(saved)
 
 
+class NetworkGradientClipping(GradientNormClipping):
+    """skorch's gradient-norm clipping, each network of an ensemble on its own."""
+
+    def on_grad_computed(self, net, named_parameters, **kwargs):
+        if self.gradient_clip_value is not None:
+            clip_gradient_norms(net.module_, self.gradient_clip_value, self.gradient_clip_norm_type)
+
+
 class RecurrentNet(NeuralNet):
     """skorch's ``NeuralNet`` with autocast mixed precision and an optional compiled forward.
 
@@ -366,12 +374,12 @@ class RecurrentNet(NeuralNet):
         return y_pred.float()
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        y_pred, y_true, weights = loss_inputs(
+        y_pred, y_true, weights, n_networks = loss_inputs(
             self.module_, y_pred, to_tensor(y_true, self.device), batch_weights(X)
         )
         if weights is None:
-            return super().get_loss(y_pred, y_true, X=X, training=training)
-        return self.criterion_(y_pred, y_true, sample_weight=weights.to(y_pred.device))
+            return n_networks * super().get_loss(y_pred, y_true, X=X, training=training)
+        return n_networks * self.criterion_(y_pred, y_true, sample_weight=weights.to(y_pred.device))
 
     def _grad_scaler(self):
         if self.precision != "float16":

@@ -78,12 +78,13 @@ def test_training_an_ensemble_trains_each_network_on_its_own_error(distribution)
     module.train()
     stacked = module(X)
     assert stacked.shape[:2] == (3, 8)
-    criterion(*loss_inputs(module, stacked, y, weights)).backward()
+    y_pred, y_true, stacked_weights, n_networks = loss_inputs(module, stacked, y, weights)
+    (n_networks * criterion(y_pred, y_true, stacked_weights)).backward()
     joint = [[p.grad.clone() for p in network.parameters() if p.requires_grad] for network in module.networks]
     module.zero_grad()
     for k, network in enumerate(module.networks):
         own = in_loss_units(network, network(X), y)
-        (criterion(*own, weights) / 3).backward()
+        criterion(*own, weights).backward()
         actual = [p.grad for p in network.parameters() if p.requires_grad]
         for expected, got in zip(joint[k], actual):
             torch.testing.assert_close(got, expected)
@@ -165,6 +166,24 @@ def test_partial_fit_and_warm_start_continue_every_network():
     assert len(warm.net_.module_.networks) == 2
     with pytest.raises(ValueError, match="n_networks"):
         warm.set_params(n_networks=3).fit(X, y)
+    with pytest.raises(ValueError, match="n_networks"):
+        warm.set_params(n_networks=1).fit(X, y)
+
+
+def test_continued_training_moves_each_network_as_it_moves_alone():
+    # One batch per epoch, so the batch order plays no part: after a fit and a
+    # partial_fit, the first network is the one-network model, gradient clipping,
+    # loss and optimizer state included.
+    X, y = make_windows(_series(), 12)
+    y = y.ravel()
+    params = dict(SMALL, batch_size=512, lr=0.05, clip_grad_norm=0.05, max_epochs=3)
+    single = GRURegressor(**params).fit(X, y)
+    ensemble = GRURegressor(n_networks=2, **params).fit(X, y)
+    single.partial_fit(X, y)
+    ensemble.partial_fit(X, y)
+    first = ensemble.net_.module_.networks[0].state_dict()
+    for name, value in single.net_.module_.state_dict().items():
+        torch.testing.assert_close(first[name], value, rtol=1e-5, atol=1e-6)
 
 
 def test_a_checkpointed_ensemble_fits_as_without_checkpoints(tmp_path):
