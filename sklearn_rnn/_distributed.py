@@ -8,7 +8,7 @@ from skorch.hf import AccelerateMixin
 from skorch.utils import to_tensor
 from torch.utils.data import DataLoader
 
-from ._modules import batch_weights, loss_inputs, without_weights
+from ._modules import without_weights
 
 
 class AcceleratedNet(AccelerateMixin, NeuralNet):
@@ -26,12 +26,17 @@ class AcceleratedNet(AccelerateMixin, NeuralNet):
         return super().infer(without_weights(x), **fit_params)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        y_pred, y_true, weights, n_networks = loss_inputs(
-            self.module_, y_pred, to_tensor(y_true, y_pred.device), batch_weights(X)
+        from ._net import recurrent_loss
+
+        return recurrent_loss(
+            self,
+            y_pred,
+            to_tensor(y_true, y_pred.device),
+            X,
+            lambda y_pred, y_true: super(AcceleratedNet, self).get_loss(
+                y_pred, y_true, X=X, training=training
+            ),
         )
-        if weights is None:
-            return n_networks * super().get_loss(y_pred, y_true, X=X, training=training)
-        return n_networks * self.criterion_(y_pred, y_true, sample_weight=weights.to(y_pred.device))
 
     def _initialize_accelerator(self):
         # The losses have no parameters, and DistributedDataParallel refuses to wrap

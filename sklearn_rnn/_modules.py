@@ -892,15 +892,16 @@ class ForecastEnsemble(nn.Module):
         training samples, so their residual spreads are the same), or None."""
         return self.networks[0].loss_scale
 
+    def _forecasts(self, X, lengths=None, future=None):
+        return torch.stack([network(X, lengths, future) for network in self.networks])
+
     def forward(self, X, lengths=None, future=None):
-        stacked = torch.stack([network(X, lengths, future) for network in self.networks])
-        return stacked if self.training else self.head.combine(stacked)
+        forecasts = self._forecasts(X, lengths, future)
+        return forecasts if self.training else self.head.combine(forecasts)
 
     def point_forecast(self, X, lengths=None, future=None):
         """The point forecast of the combined distribution, shaped as the targets."""
-        return self.head.point(self.head.combine(
-            torch.stack([network(X, lengths, future) for network in self.networks])
-        ))
+        return self.head.point(self.head.combine(self._forecasts(X, lengths, future)))
 
     def attention_weights(self, X, lengths=None, future=None):
         """The networks' attention weights, averaged (they still sum to 1)."""

@@ -297,6 +297,17 @@ def _generator_as_global(generator):
             torch.random.set_rng_state(saved)
 
 
+def recurrent_loss(net, y_pred, y_true, X, unweighted):
+    """A batch's loss for ``net``'s ``get_loss``: in the module's loss units, with
+    the batch's sample weights, summed over an ensemble's networks in training
+    (:func:`~sklearn_rnn._modules.loss_inputs`); ``unweighted(y_pred, y_true)``
+    is the net class's own loss, for batches without weights."""
+    y_pred, y_true, weights, n_networks = loss_inputs(net.module_, y_pred, y_true, batch_weights(X))
+    if weights is None:
+        return n_networks * unweighted(y_pred, y_true)
+    return n_networks * net.criterion_(y_pred, y_true, sample_weight=weights.to(y_pred.device))
+
+
 class NetworkGradientClipping(GradientNormClipping):
     """skorch's gradient-norm clipping, each network of an ensemble on its own."""
 
@@ -374,12 +385,15 @@ class RecurrentNet(NeuralNet):
         return y_pred.float()
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        y_pred, y_true, weights, n_networks = loss_inputs(
-            self.module_, y_pred, to_tensor(y_true, self.device), batch_weights(X)
+        return recurrent_loss(
+            self,
+            y_pred,
+            to_tensor(y_true, self.device),
+            X,
+            lambda y_pred, y_true: super(RecurrentNet, self).get_loss(
+                y_pred, y_true, X=X, training=training
+            ),
         )
-        if weights is None:
-            return n_networks * super().get_loss(y_pred, y_true, X=X, training=training)
-        return n_networks * self.criterion_(y_pred, y_true, sample_weight=weights.to(y_pred.device))
 
     def _grad_scaler(self):
         if self.precision != "float16":
