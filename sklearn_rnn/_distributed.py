@@ -8,7 +8,7 @@ from skorch.hf import AccelerateMixin
 from skorch.utils import to_tensor
 from torch.utils.data import DataLoader
 
-from ._modules import without_weights
+from ._modules import recurrent_loss, without_weights
 
 
 class AcceleratedNet(AccelerateMixin, NeuralNet):
@@ -26,8 +26,6 @@ class AcceleratedNet(AccelerateMixin, NeuralNet):
         return super().infer(without_weights(x), **fit_params)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        from ._net import recurrent_loss
-
         return recurrent_loss(
             self,
             y_pred,

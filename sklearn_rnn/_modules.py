@@ -61,6 +61,17 @@ def loss_inputs(module, y_pred, y_true, weights=None):
     return (*in_loss_units(module, y_pred, y_true), weights, n_networks)
 
 
+def recurrent_loss(net, y_pred, y_true, X, unweighted):
+    """A batch's loss for a skorch net's ``get_loss``: in the module's loss units, with
+    the batch's sample weights, summed over an ensemble's networks in training
+    (:func:`loss_inputs`); ``unweighted(y_pred, y_true)``
+    is the net class's own loss, for batches without weights."""
+    y_pred, y_true, weights, n_networks = loss_inputs(net.module_, y_pred, y_true, batch_weights(X))
+    if weights is None:
+        return n_networks * unweighted(y_pred, y_true)
+    return n_networks * net.criterion_(y_pred, y_true, sample_weight=weights.to(y_pred.device))
+
+
 def clip_gradient_norms(module, max_norm, norm_type=2):
     """Clip the gradient norm of each network of a :class:`ForecastEnsemble`
     on its own (as it is clipped when it trains alone), else of the module."""

@@ -18,7 +18,7 @@ from skorch.utils import to_tensor
 
 from ._batches import BatchIterator, ValidationSplit
 from ._callbacks import PlateauSchedule, StopOnNonFiniteLoss
-from ._modules import batch_weights, clip_gradient_norms, loss_inputs, without_weights
+from ._modules import clip_gradient_norms, recurrent_loss, without_weights
 
 PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16, "float16": torch.float16}
 OPTIMIZERS = {
@@ -295,17 +295,6 @@ def _generator_as_global(generator):
         finally:
             generator.set_state(torch.random.get_rng_state())
             torch.random.set_rng_state(saved)
-
-
-def recurrent_loss(net, y_pred, y_true, X, unweighted):
-    """A batch's loss for ``net``'s ``get_loss``: in the module's loss units, with
-    the batch's sample weights, summed over an ensemble's networks in training
-    (:func:`~sklearn_rnn._modules.loss_inputs`); ``unweighted(y_pred, y_true)``
-    is the net class's own loss, for batches without weights."""
-    y_pred, y_true, weights, n_networks = loss_inputs(net.module_, y_pred, y_true, batch_weights(X))
-    if weights is None:
-        return n_networks * unweighted(y_pred, y_true)
-    return n_networks * net.criterion_(y_pred, y_true, sample_weight=weights.to(y_pred.device))
 
 
 class NetworkGradientClipping(GradientNormClipping):
