@@ -180,7 +180,7 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
     - optionally ``_encoder_params()`` (Elman cells add their nonlinearity),
       ``_network_params(sequences, targets)`` (parameters that depend on the
       inputs), ``_early_stopping_by_default(n_samples)`` (what
-      ``early_stopping="auto"`` means), ``_training_callbacks(warm)``,
+      ``early_stopping="auto"`` means), ``_training_callbacks(warm, module_params)``,
       ``_stratify_validation`` and ``_has_attention()``.
     """
 
@@ -339,9 +339,9 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
             return self._early_stopping_by_default(n_samples)
         return bool(self.early_stopping)
 
-    def _training_callbacks(self, warm):
+    def _training_callbacks(self, warm, module_params):
         """(before, after): (name, callback) pairs the fit runs before and after the
-        learning-rate schedule."""
+        learning-rate schedule, for a network of ``module_params``."""
         return [], []
 
     # -- fitting ----------------------------------------------------------------
@@ -427,6 +427,7 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
         self._check_future(sequences, fitted=warm)
         if not warm:
             self._fit_scaling(sequences, weights)
+            self._note_targets(sequences, y, spec)
         y = self._series_scaled_targets(sequences, y, spec)
         targets = self._encode_targets(
             y, warm, classes, _target_weights(weights, sequences, spec.layout)
@@ -495,7 +496,9 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
                 if resumed is not None:
                     seed = resumed["seed"]
                 checkpoint = (fingerprint, resumed)
-            net = build(module, module_params, seed, self._training_callbacks(warm), checkpoint)
+            net = build(
+                module, module_params, seed, self._training_callbacks(warm, module_params), checkpoint
+            )
             if warm_state is not None:
                 unwrapped(net.module_).load_state_dict(warm_state)
             if resumed is None:
@@ -534,7 +537,7 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
                     raise KeyboardInterrupt
             # One net holds them all; what it trains further (partial_fit) starts
             # from each network's own optimizer state. Its history is the first's.
-            self.net_ = build(module, module_params, seed, self._training_callbacks(True))
+            self.net_ = build(module, module_params, seed, self._training_callbacks(True, module_params))
             for network, fitted in zip(unwrapped(self.net_.module_).networks, nets):
                 network.load_state_dict(unwrapped(fitted.module_).state_dict())
             _merge_optimizer_states(self.net_, nets)
@@ -607,6 +610,10 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
     def _series_scaled_targets(self, sequences, y, spec):
         """``y`` scaled per series before its encoding (regressors); here unchanged."""
         return y
+
+    def _note_targets(self, sequences, y, spec):
+        """Learn from the unscaled ``y`` of a new fit what the network needs to know
+        of it (regressors: the features it continues); here nothing."""
 
     def _check_future(self, sequences, fitted):
         """Refuse known-future columns where they cannot be read, or that differ

@@ -230,7 +230,9 @@ class LinearSkipFit(Callback):
 
     The linear part's inputs of the training samples (the validation ones of
     early stopping left out) are regressed on the scaled targets, alpha chosen
-    by leave-one-out error (``_ridge.StreamingRidge``, batch by batch). Its
+    by leave-one-out error (``_ridge.LinearPart``, batch by batch): on the
+    window's values ("levels"), on its changes from the targets' last values
+    ("changes", which needs ``basis``), or the average of the two ("both"). The
     leave-one-out residual spread per output becomes the module's ``spread``.
     With fewer than 3 samples the linear part stays at zero.
 
@@ -238,31 +240,38 @@ class LinearSkipFit(Callback):
     ----------
     alphas : array-like or None, default=None
         Candidate penalties; None: ``_ridge.DEFAULT_ALPHAS``.
+    kind : {"levels", "changes", "both"}, default="levels"
+    basis : _ridge.ChangeBasis or None, default=None
     """
 
     once_per_fit = True  # not run again by partial_fit's later epochs
 
-    def __init__(self, alphas=None):
+    def __init__(self, alphas=None, kind="levels", basis=None):
         self.alphas = alphas
+        self.kind = kind
+        self.basis = basis
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
-        from ._ridge import DEFAULT_ALPHAS, StreamingRidge
+        from ._ridge import DEFAULT_ALPHAS, LinearPart
 
         module = unwrapped(net.module_)
         dataset = net.get_split_datasets(X, y)[0] if net.train_split is not None else X
-        ridge = StreamingRidge(DEFAULT_ALPHAS if self.alphas is None else self.alphas)
+        alphas = DEFAULT_ALPHAS if self.alphas is None else self.alphas
+        linear = LinearPart(self.kind, self.basis, alphas)
         for features, targets, weights in _skip_rows(net, dataset):
-            ridge.add(features, targets, weights)
+            linear.add(features, targets, weights)
         self.alpha_ = None
-        if ridge.n_ < 3:
+        self.linear_ = None
+        if linear.n_ < 3:
             return
-        ridge.solve()
+        linear.solve()
         for features, targets, weights in _skip_rows(net, dataset):
-            ridge.add_loo(features, targets, weights)
-        ridge.finish()
-        self.alpha_ = ridge.alpha_
-        _set_linear_part(module, ridge.coef_, ridge.intercept_)
-        spread = np.maximum(ridge.loo_rmse_, 1e-4)
+            linear.add_loo(features, targets, weights)
+        linear.finish()
+        self.alpha_ = linear.alphas_[0]
+        self.linear_ = linear
+        _set_linear_part(module, linear.coef_, linear.intercept_)
+        spread = np.maximum(linear.loo_rmse_, 1e-4)
         with torch.no_grad():
             module.spread.copy_(torch.as_tensor(spread).view_as(module.spread))
 
@@ -380,12 +389,10 @@ class LinearSkipRefit(Callback):
     once_per_fit = True  # not run again by partial_fit's later epochs
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
-        from ._ridge import ridge_fit
-
         first_fit = dict(net.callbacks_).get("linear_skip_fit")
-        if net.train_split is None or first_fit is None or first_fit.alpha_ is None:
+        if net.train_split is None or first_fit is None or first_fit.linear_ is None:
             return
-        coef, intercept = ridge_fit(_skip_rows(net, X, corrected=True), first_fit.alpha_)
+        coef, intercept = first_fit.linear_.refit(_skip_rows(net, X, corrected=True))
         _set_linear_part(unwrapped(net.module_), coef, intercept)
 
 

@@ -63,7 +63,7 @@ decoder : {None, "rnn", "attention"}, default=None
     the weights with ``attention_weights``). With a decoder, ``y`` has shape
     (n_samples, horizon) or (n_samples, horizon, n_targets).""",
     "linear_skip": """\
-linear_skip : bool, default=True
+linear_skip : {"auto", "levels", "changes", "both"} or bool, default="auto"
     Forecast with a linear autoregression on the input window plus a recurrent
     correction of what it misses (LSTNet's "highway"). Before training, the
     linear part is fitted by ridge regression (penalty chosen by leave-one-out
@@ -72,7 +72,28 @@ linear_skip : bool, default=True
     residual's spread. With early stopping the untrained model (the linear part
     alone) is a candidate too, so training is kept only when it forecasts the
     held-out, most recent samples better; the linear part is then refitted on
-    all samples. False: the recurrent network alone maps windows to targets.""",
+    all samples. The regression:
+
+    - ``"levels"``: on the window's values. Its penalty pulls forecasts towards
+      the training mean, which far steps ahead of a trending series miss.
+    - ``"changes"``: on each feature's changes from its value at the window's
+      last step (standardised), forecasting each target's change from its last
+      value: its penalty pulls towards "no change". It needs targets that
+      continue features of the windows, in the same units (``make_windows`` on
+      the series itself; not windows scaled apart from ``y``).
+    - ``"both"``: the average of the two forecasts.
+    - ``"auto"`` (or True): ``"both"`` for a direct head (no ``decoder``)
+      forecasting several steps of targets that continue the windows' features,
+      with inputs and targets scaled alike and not by window; ``"levels"``
+      otherwise. Measured in ``benchmarks/quality.py``: several steps ahead,
+      the average beats either regression alone on most series; one step ahead
+      and with a decoder it was not measured to help.
+
+    Whether the targets continue features is read from the windows
+    (``make_windows`` on a panel says so) or found by comparing ``y`` with the
+    values that follow each window; see ``linear_skip_`` and
+    ``target_features_``. False: the recurrent network alone maps windows to
+    targets.""",
     "window_norm": """\
 window_norm : {"auto", "window", "both"} or None, default="auto"
     What the recurrent network reads: each window normalised by its own
@@ -270,8 +291,13 @@ future_mean_, future_scale_ : ndarray of shape (n_future_,)
     Their standardisation.""",
     "target_features_": """\
 target_features_ : tuple of int or None
-    Positions among the features of the targets' columns, with targets scaled
-    by series or window.""",
+    Positions among the features of the targets' columns: the columns the
+    targets are scaled by (targets scaled by series or window), or the features
+    the targets were found to continue (see ``linear_skip``); None if none.""",
+    "linear_skip_": """\
+linear_skip_ : {"levels", "changes", "both"} or None
+    The linear part's regression that ``linear_skip`` resolved to; None
+    without a linear part.""",
     "target_mean_": """\
 target_mean_, target_scale_ : ndarray of shape (n_outputs_,)
     The target standardisation learnt in ``fit`` (zeros and ones when

@@ -1,5 +1,6 @@
 """Recurrent regressors: sequences to values, per step values, or forecast horizons."""
 
+import math
 from numbers import Integral
 
 import numpy as np
@@ -8,8 +9,9 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import NONLINEARITY, BaseRecurrentEstimator
-from ._data import TargetSpec, validate_predict_data
-from ._scaling import BY_SERIES, target_columns
+from ._data import RaggedSequences, TargetSpec, validate_predict_data
+from ._ridge import LINEAR_KINDS
+from ._scaling import BY_SERIES, continued_features, target_columns
 from ._docs import fill_doc
 from ._targets import TrainingTargets, flatten_steps, numeric_targets
 
@@ -22,7 +24,7 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
         **BaseRecurrentEstimator._parameter_constraints,
         "return_sequences": ["boolean"],
         "decoder": [StrOptions({"rnn", "attention"}), None],
-        "linear_skip": ["boolean"],
+        "linear_skip": ["boolean", StrOptions({"auto", *LINEAR_KINDS})],
         "window_norm": [StrOptions({"auto", "window", "both"}), None],
         "n_networks": [Interval(Integral, 1, None, closed="left")],
         "loss": [StrOptions({"squared_error", "absolute_error", "huber", "quantile", "gaussian"})],
@@ -40,7 +42,7 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
         pooling="last",
         return_sequences=False,
         decoder=None,
-        linear_skip=True,
+        linear_skip="auto",
         window_norm="auto",
         n_networks=1,
         loss="squared_error",
@@ -204,6 +206,7 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
 
     def _network_params(self, sequences, targets):
         params = super()._network_params(sequences, targets)
+        self.linear_skip_ = None
         if not self._forecasting():
             return params
         if self.decoder is None:
@@ -229,30 +232,105 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
         params.update(
             distribution=distribution,
             quantiles=self._trained_quantiles() if distribution == "quantile" else (),
-            linear_skip=self.linear_skip,
+            linear_skip=bool(self.linear_skip),
             # The linear part reads the whole training window (ragged: the shortest).
             skip_window=int(lengths.min()) if lengths is not None else sequences.n_timesteps,
             window_norm=window_norm,
         )
         if n_future:
             params.update(n_future=n_future, future_steps=self.future_steps_)
+        self.linear_skip_ = self._linear_part(params)[0]
         if self.n_networks > 1:
             params["n_networks"] = self.n_networks
         return params
+
+    def _note_targets(self, sequences, y, spec):
+        if getattr(self, "scaling_", {}).get("targets") in BY_SERIES:
+            return  # target_features_ is set with the scaling by series
+        continued = None
+        if spec.layout in ("sample", "horizon") and not isinstance(sequences, RaggedSequences):
+            values = np.asarray(y, dtype=np.float64)
+            continued = continued_features(sequences, values.reshape(len(values), -1))
+        self.target_features_ = None if continued is None else continued[0]
+
+    def _linear_part(self, params):
+        """``linear_skip`` resolved ("levels", "changes", "both" or None) and, for
+        the changes, their ``ChangeBasis``, from the network's ``params``."""
+        from ._ridge import ChangeBasis
+
+        if not self.linear_skip:
+            return None, None
+        kind = "auto" if self.linear_skip is True else self.linear_skip
+        if kind == "levels":
+            return "levels", None
+        columns = getattr(self, "target_features_", None)
+        modes = getattr(self, "scaling_", {})
+        alike = modes.get("inputs") == modes.get("targets") or (
+            modes.get("inputs") not in BY_SERIES and modes.get("targets") not in BY_SERIES
+        )
+        n_outputs = math.prod(
+            (params["n_outputs"],) if self.decoder is None else (params["horizon"], params["n_outputs"])
+        )
+        if kind == "auto":
+            # Measured in benchmarks/quality.py: the average of levels and changes
+            # forecasts several steps ahead better from a direct head (airline,
+            # co2, lynx, realgdp); the decoders learn the trend themselves.
+            several_steps = columns is not None and n_outputs > len(columns)
+            by_series = modes.get("inputs") in BY_SERIES  # windows already relative to their end
+            if not several_steps or self.decoder is not None or by_series or not alike:
+                return "levels", None
+            kind = "both"
+        elif columns is None or not alike or self.return_sequences:
+            why = (
+                "per-step targets (return_sequences=True) have no last value to start from"
+                if self.return_sequences
+                else "the inputs and the targets are scaled differently (scale_inputs, scale_targets)"
+                if columns is not None
+                else "the targets are not found to continue features of the windows (make "
+                "them with make_windows from the series itself, without scaling y apart)"
+            )
+            raise ValueError(
+                f"linear_skip={self.linear_skip!r} forecasts changes from the targets' last "
+                f"values, but {why}. Use linear_skip='levels'."
+            )
+        if n_outputs % len(columns):
+            raise ValueError(
+                f"linear_skip={self.linear_skip!r}: the {n_outputs} outputs are not steps "
+                f"of the {len(columns)} target(s) the windows continue."
+            )
+        per_output = np.tile(np.asarray(columns), n_outputs // len(columns))
+        if modes.get("inputs") in BY_SERIES:  # inputs and targets scaled by the same statistics
+            ratio, shift = np.ones(n_outputs), np.zeros(n_outputs)
+        else:
+            target_mean = np.resize(np.ravel(self.target_mean_), n_outputs)
+            target_scale = np.resize(np.ravel(self.target_scale_), n_outputs)
+            ratio = self.input_scale_[per_output] / target_scale
+            shift = (self.input_mean_[per_output] - target_mean) / target_scale
+        basis = ChangeBasis(
+            params["skip_window"],
+            self.input_size_,
+            params.get("n_future", 0) * (params.get("future_steps") or 0),
+            per_output,
+            ratio,
+            shift,
+        )
+        return kind, basis
 
     def _early_stopping_by_default(self, n_samples):
         # Training has to beat the linear part on held-out recent samples to be kept;
         # below 20 samples there is too little to hold out.
         return self.linear_skip and n_samples >= 20
 
-    def _training_callbacks(self, warm):
+    def _training_callbacks(self, warm, module_params):
         from ._callbacks import IntervalCalibration, LinearSkipFit, LinearSkipRefit
 
         before, after = [], []
         if self.loss in ("quantile", "gaussian"):
             after.append(("interval_calibration", IntervalCalibration()))
         if self.linear_skip and not warm:  # a warm start keeps the fitted linear part
-            before.append(("linear_skip_fit", LinearSkipFit()))
+            kind, basis = self._linear_part(module_params)
+            linear = LinearSkipFit(kind=kind, basis=basis)
+            before.append(("linear_skip_fit", linear))
             after.append(("linear_skip_refit", LinearSkipRefit()))
         return before, after
 
@@ -571,6 +649,7 @@ class LSTMRegressor(_RecurrentRegressor):
     %(target_mean_)s
     %(n_future_)s
     %(target_features_)s
+    %(linear_skip_)s
     %(common_attributes)s
 
     See Also
@@ -625,6 +704,7 @@ class GRURegressor(_RecurrentRegressor):
     %(target_mean_)s
     %(n_future_)s
     %(target_features_)s
+    %(linear_skip_)s
     %(common_attributes)s
 
     See Also
@@ -679,6 +759,7 @@ class RNNRegressor(_RecurrentRegressor):
     %(target_mean_)s
     %(n_future_)s
     %(target_features_)s
+    %(linear_skip_)s
     %(common_attributes)s
 
     See Also
@@ -715,7 +796,7 @@ class RNNRegressor(_RecurrentRegressor):
         pooling="last",
         return_sequences=False,
         decoder=None,
-        linear_skip=True,
+        linear_skip="auto",
         window_norm="auto",
         n_networks=1,
         loss="squared_error",

@@ -221,3 +221,88 @@ def sample_statistics(sequences, mode, fitted_labels, fitted_mean, fitted_scale)
         return SampleScaling(mean, spread, row_centre)
     scale = np.sqrt(window_variance + np.square(WINDOW_SCALE_FLOOR * spread))
     return SampleScaling(last, scale, row_centre)
+
+
+def continued_features(sequences, y):
+    """The features that the targets continue, and over how many steps, or None.
+
+    ``y`` (n_samples, n_columns), unscaled, in ``make_windows``' layout (for
+    each step ahead, every target). Windows that say which features their
+    targets are (``make_windows`` on a panel or with a known future) are taken
+    at their word. Otherwise the targets are compared with the values that
+    follow each window: the series' next rows for windows cut from one series
+    (a ``make_windows`` view), the next windows' last steps for other dense
+    windows. Targets that equal them (to float32's precision) continue those
+    features, in the same units.
+
+    Returns
+    -------
+    continued : tuple (columns, n_steps) or None
+        ``columns``, one feature position per target; ``n_steps``, the steps
+        ahead ``y`` holds (``n_columns = n_steps * len(columns)``).
+    """
+    n_columns = y.shape[1]
+    stated = getattr(sequences, "target_features", None)
+    if stated:
+        if n_columns % len(stated):
+            return None
+        return tuple(stated), n_columns // len(stated)
+    following = _following_values(sequences, n_columns)
+    if following is None:
+        return None
+    for n_targets in range(1, min(sequences.n_features, n_columns) + 1):
+        if n_columns % n_targets:
+            continue
+        columns = []
+        for j in range(n_targets):
+            matches = [c for c in range(sequences.n_features) if _equal(y[:, j], following(0, c))]
+            if not matches:
+                break
+            columns.append(matches[0])
+        else:
+            if all(
+                _equal(y[:, k], following(k // n_targets, columns[k % n_targets]))
+                for k in range(n_targets, n_columns)
+            ):
+                return tuple(columns), n_columns // n_targets
+    return None
+
+
+def _following_values(sequences, n_steps):
+    """``following(s, c)``: feature ``c``'s value ``s + 1`` steps after each window's
+    last step (NaN where it is unknown), or None if the sequences have no order."""
+    if isinstance(sequences, DenseSequences):
+        values = sequences.values
+        n = len(values)
+
+        def following(step, column):
+            out = np.full(n, np.nan)
+            out[: max(n - step - 1, 0)] = values[step + 1 :, -1, column]
+            return out
+
+        return following
+    if getattr(sequences, "series", None) is None or getattr(sequences, "starts", None) is None:
+        return None
+    rows, starts = sequences.series, sequences.starts
+    ends = starts + sequences.n_timesteps - 1
+    row_series = sequences.row_series
+
+    def following(step, column):
+        at = ends + step + 1
+        known = at < len(rows)
+        if row_series is not None:
+            known[known] = row_series[at[known]] == row_series[starts[known]]
+        out = np.full(len(starts), np.nan)
+        out[known] = rows[at[known], column]
+        return out
+
+    return following
+
+
+def _equal(targets, values):
+    """Whether the known ``values`` (at least two) equal ``targets`` to float32 precision."""
+    known = ~np.isnan(values)
+    if known.sum() < 2:
+        return False
+    a, b = targets[known], values[known]
+    return bool(np.all(np.abs(a - b) <= 1e-6 * np.maximum(np.abs(a), np.abs(b)) + 1e-30))

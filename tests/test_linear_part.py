@@ -1,0 +1,199 @@
+"""The forecasting networks' linear part: a ridge regression on the window's
+levels, on its changes from the targets' last values, or the average of both."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import Ridge, RidgeCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_rnn import GRURegressor, LSTMRegressor, SlidingWindowTransformer, make_windows
+from sklearn_rnn._data import DenseSequences
+from sklearn_rnn._ridge import DEFAULT_ALPHAS, ChangeBasis, LinearPart, StreamingRidge
+from sklearn_rnn._scaling import continued_features
+
+
+@pytest.fixture(autouse=True)
+def _quiet_convergence():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
+def trend(n=160, seed=0):
+    rng = np.random.RandomState(seed)
+    t = np.arange(n)
+    return 50 + 1.5 * t + 8 * np.sin(2 * np.pi * t / 12) + rng.normal(scale=0.5, size=n)
+
+
+def fit_parts(part, F, T):
+    part.add(F, T)
+    part.solve()
+    part.add_loo(F, T)
+    return part.finish()
+
+
+def test_a_standardised_ridge_is_scikit_learns_ridge_after_a_standard_scaler(rng):
+    X = rng.normal(size=(40, 4)) * [1.0, 20.0, 0.05, 3.0] + [0.0, 7.0, 1.0, -2.0]
+    Y = rng.normal(size=(40, 2))
+    ridge = fit_parts(StreamingRidge(DEFAULT_ALPHAS, standardize=True), X, Y)
+    reference = make_pipeline(StandardScaler(), RidgeCV(alphas=DEFAULT_ALPHAS)).fit(X, Y)
+    assert ridge.alpha_ == reference[-1].alpha_
+    np.testing.assert_allclose(ridge.coef_ @ X.T + ridge.intercept_[:, None], reference.predict(X).T)
+
+
+def test_the_change_regression_is_a_ridge_on_standardised_changes_in_the_levels_form(rng):
+    n_steps, n_features, n_known = 5, 2, 3
+    F = rng.normal(size=(60, n_steps * n_features + n_known))
+    T = rng.normal(size=(60, 4))
+    ratio, shift = rng.uniform(0.5, 2.0, 4), rng.normal(size=4)
+    columns = [1, 0, 1, 0]  # two targets (features 1 and 0), two steps ahead
+    basis = ChangeBasis(n_steps, n_features, n_known, columns, ratio, shift)
+    part = fit_parts(LinearPart("changes", basis), F, T)
+    # By hand: each feature's earlier steps less its last, and the known future.
+    last = F[:, (n_steps - 1) * n_features : n_steps * n_features]
+    changes = F[:, : (n_steps - 1) * n_features] - np.tile(last, n_steps - 1)
+    inputs = np.hstack([changes, F[:, n_steps * n_features :]])
+    anchors = last[:, columns] * ratio + shift
+    reference = make_pipeline(StandardScaler(), RidgeCV(alphas=DEFAULT_ALPHAS)).fit(inputs, T - anchors)
+    assert part.alphas_ == (reference[-1].alpha_,)
+    expected = reference.predict(inputs) + anchors
+    np.testing.assert_allclose(F @ part.coef_.T + part.intercept_, expected, rtol=1e-8, atol=1e-10)
+
+
+def test_both_averages_the_levels_and_the_changes_forecasts(rng):
+    F, T = rng.normal(size=(50, 6)), rng.normal(size=(50, 2))
+    basis = ChangeBasis(6, 1, 0, [0, 0], [1.0, 1.0], [0.0, 0.0])
+    levels = fit_parts(LinearPart("levels"), F, T)
+    changes = fit_parts(LinearPart("changes", basis), F, T)
+    both = fit_parts(LinearPart("both", basis), F, T)
+    assert both.alphas_ == levels.alphas_ + changes.alphas_
+    np.testing.assert_allclose(both.coef_, (levels.coef_ + changes.coef_) / 2)
+    np.testing.assert_allclose(both.intercept_, (levels.intercept_ + changes.intercept_) / 2)
+    np.testing.assert_allclose(both.loo_rmse_**2, (levels.loo_rmse_**2 + changes.loo_rmse_**2) / 2)
+    # refit with the alphas chosen, on other rows, is the fixed-alpha ridge
+    F2, T2 = rng.normal(size=(30, 6)), rng.normal(size=(30, 2))
+    coef, intercept = both.refit([(F2[:15], T2[:15], None), (F2[15:], T2[15:], None)])
+    plain = Ridge(alpha=levels.alphas_[0]).fit(F2, T2)
+    assert not np.allclose(coef, plain.coef_)  # the change half differs
+    levels_refit = LinearPart("levels")
+    levels_refit.alphas_ = levels.alphas_
+    coef, intercept = levels_refit.refit([(F2, T2, None)])
+    np.testing.assert_allclose(coef, plain.coef_, rtol=1e-8)
+    np.testing.assert_allclose(intercept, plain.intercept_, rtol=1e-8)
+
+
+def test_continued_features_are_found_in_make_windows_and_not_in_scaled_windows(rng):
+    series = np.column_stack([trend(), rng.normal(size=160)])
+    X, y = make_windows(series, 10, horizon=4, targets=[1, 0])
+    assert continued_features(_sequences(X), y) == ((1, 0), 4)
+    assert continued_features(DenseSequences(np.ascontiguousarray(X)), y) == ((1, 0), 4)
+    X1, y1 = make_windows(series[:, 0], 10, horizon=3)
+    assert continued_features(_sequences(X1), y1) == ((0,), 3)
+    assert continued_features(_sequences(X1), y1 + 1.0) is None
+    assert continued_features(_sequences(X1), y1 * 1.001) is None
+    scaled = (X1 - X1.mean()) / X1.std()
+    assert continued_features(DenseSequences(scaled), y1) is None
+
+
+def _sequences(X):
+    from sklearn_rnn._data import as_sequences
+
+    return as_sequences(X)
+
+
+def test_auto_averages_levels_and_changes_for_a_direct_head_several_steps_ahead():
+    X, y = make_windows(trend(), 12, horizon=6)
+    small = dict(hidden_size=4, max_epochs=2, random_state=0)
+    assert LSTMRegressor(**small).fit(X, y).linear_skip_ == "both"
+    assert LSTMRegressor(linear_skip=True, **small).fit(X, y).linear_skip_ == "both"
+    assert LSTMRegressor(linear_skip="levels", **small).fit(X, y).linear_skip_ == "levels"
+    assert LSTMRegressor(linear_skip=False, **small).fit(X, y).linear_skip_ is None
+    assert LSTMRegressor(decoder="rnn", **small).fit(X, y).linear_skip_ == "levels"
+    assert LSTMRegressor(decoder="rnn", linear_skip="both", **small).fit(X, y).linear_skip_ == "both"
+    X1, y1 = make_windows(trend(), 12)
+    one_step = LSTMRegressor(**small).fit(X1, y1)
+    assert one_step.linear_skip_ == "levels" and one_step.target_features_ == (0,)
+    rows = trend()[:, None]
+    pipeline = make_pipeline(StandardScaler(), SlidingWindowTransformer(12), LSTMRegressor(**small))
+    pipeline.fit(rows[:-1], rows[1:, 0])  # y is not in the scaled windows' units
+    assert pipeline[-1].linear_skip_ == "levels" and pipeline[-1].target_features_ is None
+
+
+@pytest.mark.parametrize("kind", ["changes", "both"])
+def test_changes_need_targets_that_continue_the_windows(kind):
+    X, y = make_windows(trend(), 12, horizon=3)
+    with pytest.raises(ValueError, match="not found to continue features"):
+        LSTMRegressor(linear_skip=kind, max_epochs=2).fit(X, y * 2.0)
+    X1, y1 = make_windows(trend(), 12)
+    with pytest.raises(ValueError, match="return_sequences"):
+        LSTMRegressor(linear_skip=kind, return_sequences=True, max_epochs=2).fit(X1, X1[:, :, 0])
+
+
+def _linear_forecast(reg, X):
+    """The forecast of the linear part alone, in y's units."""
+    import torch
+
+    module = reg.net_.module_
+    F = (X - reg.input_mean_) / reg.input_scale_
+    with torch.no_grad():
+        features = module.skip_features(torch.as_tensor(F, dtype=torch.float32))
+        scaled = module.skip(features).numpy()
+    return scaled * reg.target_scale_ + reg.target_mean_
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_changes_follow_a_wandering_level_that_levels_pull_back_to_the_mean(seed):
+    rng = np.random.RandomState(seed)
+    t = np.arange(300)
+    series = 100 + np.cumsum(0.5 + rng.normal(size=300)) + 5 * np.sin(2 * np.pi * t / 12)
+    X, y = make_windows(series, 12, horizon=12)
+    train, test = slice(0, len(X) // 2), slice(len(X) - 40, None)  # the level has moved on
+    errors = {}
+    for kind in ("levels", "changes", "both"):
+        reg = GRURegressor(linear_skip=kind, hidden_size=4, max_epochs=1, random_state=0)
+        reg.fit(X[train], y[train])
+        errors[kind] = np.mean(np.abs(_linear_forecast(reg, X[test]) - y[test]))
+    assert errors["changes"] < 0.9 * errors["levels"]
+    # the average of the two forecasts errs by at most their mean error
+    assert errors["both"] <= (errors["levels"] + errors["changes"]) / 2 + 1e-4
+
+
+def test_the_linear_part_with_a_known_future_a_panel_and_a_decoder(rng):
+    import pandas as pd
+
+    t = np.arange(120)
+    frame = pd.DataFrame({"y": trend(120), "promo": rng.binomial(1, 0.3, 120).astype(float)})
+    frame["y"] += 5 * frame["promo"]
+    X, y = make_windows(frame, 12, horizon=4, targets="y", features=["y"], future=["promo"])
+    for decoder in (None, "rnn"):
+        reg = LSTMRegressor(decoder=decoder, linear_skip="both", hidden_size=4, max_epochs=3, random_state=0)
+        reg.fit(X, y)
+        assert reg.linear_skip_ == "both" and reg.target_features_ == (0,)
+        assert reg.predict(X).shape == (len(y), 4)
+    panel = pd.concat(
+        {name: pd.DataFrame({"y": trend(80, seed)}, index=pd.RangeIndex(80, name="t")) for seed, name in enumerate("ab")},
+        names=["series"],
+    )
+    Xp, yp = make_windows(panel, 12, horizon=3, targets="y")
+    auto = LSTMRegressor(hidden_size=4, max_epochs=2, random_state=0).fit(Xp, yp)
+    assert auto.linear_skip_ == "levels"  # windows scaled by window are relative to their end
+    both = LSTMRegressor(linear_skip="both", hidden_size=4, max_epochs=2, random_state=0).fit(Xp, yp)
+    assert both.linear_skip_ == "both" and np.isfinite(both.predict(Xp)).all()
+    del t
+
+
+def test_a_fitted_change_part_survives_pickling_saving_and_an_ensemble(tmp_path):
+    X, y = make_windows(trend(), 12, horizon=5)
+    reg = GRURegressor(hidden_size=4, max_epochs=3, n_networks=2, random_state=0).fit(X, y)
+    assert reg.linear_skip_ == "both"
+    expected = reg.predict(X[-10:])
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(reg)).predict(X[-10:]), expected)
+    reg.save(tmp_path / "model")
+    loaded = GRURegressor.load(tmp_path / "model")
+    assert loaded.linear_skip_ == "both"
+    np.testing.assert_allclose(loaded.predict(X[-10:]), expected, rtol=1e-6)
