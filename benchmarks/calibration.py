@@ -29,7 +29,7 @@ forecast the median). Tables give the mean over seeds and the range.
 
 Usage::
 
-    python benchmarks/calibration.py                  # 4 series, 5 seeds, 1 thread
+    python benchmarks/calibration.py                  # 6 series, 5 seeds, 1 thread
     python benchmarks/calibration.py --fast           # CI-sized: checks the script works
     python benchmarks/calibration.py --only airline --seeds 0,1
 
@@ -65,6 +65,8 @@ CASES = (
     Case("co2", 120, 24, "statsmodels co2, weekly -> monthly mean; last 10 years"),
     Case("sunspots", 80, 20, "statsmodels sunspots, yearly 1700-2008; last 80 years"),
     Case("lynx", 30, 20, "sktime load_lynx, yearly trappings 1821-1934; last 30 years"),
+    Case("nile", 30, 20, "statsmodels nile, yearly volume 1871-1970; last 30 years"),
+    Case("realgdp", 48, 20, "statsmodels macrodata realgdp, quarterly 1959-2009; last 12 years"),
 )
 
 
@@ -84,6 +86,10 @@ def load_series(name):
         return weekly.resample("MS").mean().interpolate().to_numpy(dtype=float)
     if name == "sunspots":
         return sm.datasets.sunspots.load_pandas().data["SUNACTIVITY"].to_numpy(dtype=float)
+    if name == "nile":
+        return sm.datasets.nile.load_pandas().data["volume"].to_numpy(dtype=float)
+    if name == "realgdp":
+        return sm.datasets.macrodata.load_pandas().data["realgdp"].to_numpy(dtype=float)
     raise KeyError(name)
 
 
