@@ -80,20 +80,23 @@ linear_skip : {"auto", "levels", "changes", "both"} or bool, default="auto"
       last step (standardised), forecasting each target's change from its last
       value: its penalty pulls towards "no change". It needs targets that
       continue features of the windows, in the same units (``make_windows`` on
-      the series itself; not windows scaled apart from ``y``).
+      the series itself; not windows scaled apart from ``y``), and inputs and
+      targets scaled alike (``scale_inputs``, ``scale_targets``).
     - ``"both"``: the average of the two forecasts.
     - ``"auto"`` (or True): ``"both"`` for a direct head (no ``decoder``)
       forecasting several steps of targets that continue the windows' features,
-      with inputs and targets scaled alike and not by window; ``"levels"``
-      otherwise. Measured in ``benchmarks/quality.py``: several steps ahead,
-      the average beats either regression alone on most series; one step ahead
-      and with a decoder it was not measured to help.
+      with inputs and targets scaled per feature (not by series or window);
+      ``"levels"`` otherwise. Measured in ``benchmarks/quality.py``: several
+      steps ahead, the average beats either regression alone on most series;
+      one step ahead and with a decoder it was not measured to help.
 
-    Whether the targets continue features is read from the windows
-    (``make_windows`` on a panel says so) or found by comparing ``y`` with the
-    values that follow each window; see ``linear_skip_`` and
-    ``target_features_``. False: the recurrent network alone maps windows to
-    targets.""",
+    Whether the targets continue features is found by comparing ``y`` with the
+    values that follow each window: the series' next rows for windows cut from
+    one (``make_windows``), the next window's last step for other windows.
+    Windows that do not follow one another (shuffled, or a fold with gaps) are
+    not compared, so shuffled windows show nothing and keep ``"levels"``. See
+    ``linear_skip_`` and ``target_features_``. False: the recurrent network
+    alone maps windows to targets.""",
     "window_norm": """\
 window_norm : {"auto", "window", "both"} or None, default="auto"
     What the recurrent network reads: each window normalised by its own

@@ -206,7 +206,6 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
 
     def _network_params(self, sequences, targets):
         params = super()._network_params(sequences, targets)
-        self.linear_skip_ = None
         if not self._forecasting():
             return params
         if self.decoder is None:
@@ -239,73 +238,84 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
         )
         if n_future:
             params.update(n_future=n_future, future_steps=self.future_steps_)
-        self.linear_skip_ = self._linear_part(params)[0]
         if self.n_networks > 1:
             params["n_networks"] = self.n_networks
         return params
 
     def _note_targets(self, sequences, y, spec):
-        if getattr(self, "scaling_", {}).get("targets") in BY_SERIES:
-            return  # target_features_ is set with the scaling by series
+        if self.scaling_["targets"] not in BY_SERIES:
+            self.target_features_ = None  # else set with the scaling by series
+        self.linear_skip_ = self._resolved_linear_skip(sequences, y, spec)
+
+    def _resolved_linear_skip(self, sequences, y, spec):
+        """``linear_skip`` resolved for this fit: "levels", "changes", "both" or None;
+        sets ``target_features_`` to the features the targets continue, when that
+        decides it."""
+        if not self.linear_skip or not self._forecasting():
+            return None
+        kind = self.linear_skip if isinstance(self.linear_skip, str) else "auto"
+        if kind == "levels":
+            return "levels"
+        modes = self.scaling_
+        by_series = modes["inputs"] in BY_SERIES or modes["targets"] in BY_SERIES
+        if kind == "auto" and (self.decoder is not None or self.return_sequences or by_series):
+            # Measured in benchmarks/quality.py: the average of levels and changes
+            # forecasts several steps ahead better from a direct head (airline, co2,
+            # lynx, realgdp); with a decoder it did not. Windows scaled by window are
+            # already relative to their last value.
+            return "levels"
         continued = None
         if spec.layout in ("sample", "horizon") and not isinstance(sequences, RaggedSequences):
             values = np.asarray(y, dtype=np.float64)
             continued = continued_features(sequences, values.reshape(len(values), -1))
-        self.target_features_ = None if continued is None else continued[0]
-
-    def _linear_part(self, params):
-        """``linear_skip`` resolved ("levels", "changes", "both" or None) and, for
-        the changes, their ``ChangeBasis``, from the network's ``params``."""
-        from ._ridge import ChangeBasis
-
-        if not self.linear_skip:
-            return None, None
-        kind = "auto" if self.linear_skip is True else self.linear_skip
-        if kind == "levels":
-            return "levels", None
-        columns = getattr(self, "target_features_", None)
-        modes = getattr(self, "scaling_", {})
-        alike = modes.get("inputs") == modes.get("targets") or (
-            modes.get("inputs") not in BY_SERIES and modes.get("targets") not in BY_SERIES
-        )
-        n_outputs = math.prod(
-            (params["n_outputs"],) if self.decoder is None else (params["horizon"], params["n_outputs"])
-        )
+        if continued is not None and modes["targets"] not in BY_SERIES:
+            self.target_features_ = continued[0]
         if kind == "auto":
-            # Measured in benchmarks/quality.py: the average of levels and changes
-            # forecasts several steps ahead better from a direct head (airline,
-            # co2, lynx, realgdp); the decoders learn the trend themselves.
-            several_steps = columns is not None and n_outputs > len(columns)
-            by_series = modes.get("inputs") in BY_SERIES  # windows already relative to their end
-            if not several_steps or self.decoder is not None or by_series or not alike:
-                return "levels", None
-            kind = "both"
-        elif columns is None or not alike or self.return_sequences:
+            return "both" if continued is not None and continued[1] > 1 else "levels"
+        alike = modes["inputs"] == modes["targets"] or not by_series
+        if self.return_sequences or continued is None or not alike:
             why = (
                 "per-step targets (return_sequences=True) have no last value to start from"
                 if self.return_sequences
-                else "the inputs and the targets are scaled differently (scale_inputs, scale_targets)"
-                if columns is not None
                 else "the targets are not found to continue features of the windows (make "
-                "them with make_windows from the series itself, without scaling y apart)"
+                "them with make_windows from the series itself, in y's units; windows that "
+                "do not follow one another, as after shuffling, cannot show it)"
+                if continued is None
+                else "the inputs and the targets are scaled differently (scale_inputs, "
+                "scale_targets)"
             )
             raise ValueError(
                 f"linear_skip={self.linear_skip!r} forecasts changes from the targets' last "
                 f"values, but {why}. Use linear_skip='levels'."
             )
+        return kind
+
+    def _linear_part(self, params):
+        """(``linear_skip_``, the ``ChangeBasis`` of its changes or None) for a
+        network of ``params``."""
+        from ._ridge import ChangeBasis
+
+        kind = self.linear_skip_
+        if kind in (None, "levels"):
+            return kind, None
+        columns = self.target_features_
+        n_outputs = math.prod(
+            (params["n_outputs"],) if self.decoder is None else (params["horizon"], params["n_outputs"])
+        )
         if n_outputs % len(columns):
             raise ValueError(
                 f"linear_skip={self.linear_skip!r}: the {n_outputs} outputs are not steps "
                 f"of the {len(columns)} target(s) the windows continue."
             )
         per_output = np.tile(np.asarray(columns), n_outputs // len(columns))
-        if modes.get("inputs") in BY_SERIES:  # inputs and targets scaled by the same statistics
-            ratio, shift = np.ones(n_outputs), np.zeros(n_outputs)
-        else:
-            target_mean = np.resize(np.ravel(self.target_mean_), n_outputs)
-            target_scale = np.resize(np.ravel(self.target_scale_), n_outputs)
-            ratio = self.input_scale_[per_output] / target_scale
-            shift = (self.input_mean_[per_output] - target_mean) / target_scale
+        # A target's last value in the targets' scaled units, from its feature's in the
+        # network's input units (by series or window, the inputs are already per sample
+        # and input_mean_/input_scale_ are zeros and ones; the targets are standardised
+        # once more by target_mean_/target_scale_).
+        target_mean = np.resize(np.ravel(self.target_mean_), n_outputs)
+        target_scale = np.resize(np.ravel(self.target_scale_), n_outputs)
+        ratio = self.input_scale_[per_output] / target_scale
+        shift = (self.input_mean_[per_output] - target_mean) / target_scale
         basis = ChangeBasis(
             params["skip_window"],
             self.input_size_,

@@ -227,13 +227,14 @@ def continued_features(sequences, y):
     """The features that the targets continue, and over how many steps, or None.
 
     ``y`` (n_samples, n_columns), unscaled, in ``make_windows``' layout (for
-    each step ahead, every target). Windows that say which features their
-    targets are (``make_windows`` on a panel or with a known future) are taken
-    at their word. Otherwise the targets are compared with the values that
-    follow each window: the series' next rows for windows cut from one series
-    (a ``make_windows`` view), the next windows' last steps for other dense
-    windows. Targets that equal them (to float32's precision) continue those
-    features, in the same units.
+    each step ahead, every target). The targets are compared with the values
+    that follow each window: the series' next rows for windows cut from a
+    series (a ``make_windows`` view, a ``Windows``), the later windows' last
+    steps for other dense windows (only across windows that overlap step for
+    step: a gap, as in a cross-validation fold, is not compared). Targets that
+    equal them (to float32's precision) continue those features, in the same
+    units. Windows that say which features their targets are (``make_windows``
+    on a panel, or with a known future) are only checked against those.
 
     Returns
     -------
@@ -242,42 +243,58 @@ def continued_features(sequences, y):
         ahead ``y`` holds (``n_columns = n_steps * len(columns)``).
     """
     n_columns = y.shape[1]
-    stated = getattr(sequences, "target_features", None)
-    if stated:
-        if n_columns % len(stated):
-            return None
-        return tuple(stated), n_columns // len(stated)
-    following = _following_values(sequences, n_columns)
+    following = _following_values(sequences)
     if following is None:
         return None
-    for n_targets in range(1, min(sequences.n_features, n_columns) + 1):
-        if n_columns % n_targets:
-            continue
-        columns = []
-        for j in range(n_targets):
-            matches = [c for c in range(sequences.n_features) if _equal(y[:, j], following(0, c))]
-            if not matches:
-                break
-            columns.append(matches[0])
-        else:
-            if all(
-                _equal(y[:, k], following(k // n_targets, columns[k % n_targets]))
-                for k in range(n_targets, n_columns)
-            ):
-                return tuple(columns), n_columns // n_targets
+    stated = getattr(sequences, "target_features", None)
+    if stated is not None:
+        if not stated or n_columns % len(stated):
+            return None
+        candidates = [tuple(stated)]
+    else:
+        # Each of the first step's columns against each feature's next value.
+        next_values = [following(0, c) for c in range(sequences.n_features)]
+        candidates = []
+        for n_targets in range(1, min(sequences.n_features, n_columns) + 1):
+            if n_columns % n_targets:
+                continue
+            columns = []
+            for j in range(n_targets):
+                match = next((c for c, v in enumerate(next_values) if _equal(y[:, j], v)), None)
+                if match is None:
+                    break
+                columns.append(match)
+            else:
+                candidates.append(tuple(columns))
+    for columns in candidates:
+        n_targets = len(columns)
+        if all(
+            _equal(y[:, k], following(k // n_targets, columns[k % n_targets]))
+            for k in range(n_columns)
+        ):
+            return columns, n_columns // n_targets
     return None
 
 
-def _following_values(sequences, n_steps):
+def _following_values(sequences):
     """``following(s, c)``: feature ``c``'s value ``s + 1`` steps after each window's
     last step (NaN where it is unknown), or None if the sequences have no order."""
     if isinstance(sequences, DenseSequences):
         values = sequences.values
         n = len(values)
+        # Window i + 1 follows window i when it is window i one step later.
+        follows = np.ones(max(n - 1, 0), dtype=bool)
+        if values.shape[1] > 1:
+            follows = np.all(values[1:, :-1] == values[:-1, 1:], axis=(1, 2))
+        breaks = np.concatenate([[0], np.cumsum(~follows)])
 
         def following(step, column):
             out = np.full(n, np.nan)
-            out[: max(n - step - 1, 0)] = values[step + 1 :, -1, column]
+            last = n - step - 1
+            if last > 0:
+                unbroken = breaks[step + 1 :] == breaks[:last]
+                known = np.flatnonzero(unbroken)
+                out[known] = values[known + step + 1, -1, column]
             return out
 
         return following

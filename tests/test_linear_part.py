@@ -197,3 +197,76 @@ def test_a_fitted_change_part_survives_pickling_saving_and_an_ensemble(tmp_path)
     loaded = GRURegressor.load(tmp_path / "model")
     assert loaded.linear_skip_ == "both"
     np.testing.assert_allclose(loaded.predict(X[-10:]), expected, rtol=1e-6)
+
+
+def _panel(n=80):
+    import pandas as pd
+
+    return pd.concat(
+        {
+            name: pd.DataFrame({"y": trend(n, seed) + 100 * seed}, index=pd.RangeIndex(n, name="t"))
+            for seed, name in enumerate("ab")
+        },
+        names=["series"],
+    )
+
+
+@pytest.mark.parametrize("scaling", [True, False, "series", "window"])
+def test_the_changes_start_from_each_targets_last_value_in_its_scaled_units(scaling, monkeypatch):
+    from sklearn_rnn import _ridge
+    from sklearn_rnn._data import validate_predict_data
+
+    seen = []
+    rows = _ridge.ChangeBasis.rows
+
+    def spy(self, F, T):
+        inputs, changes = rows(self, F, T)
+        seen.append(T - changes)  # the anchor the change regression subtracted
+        return inputs, changes
+
+    monkeypatch.setattr(_ridge.ChangeBasis, "rows", spy)
+    X, y = make_windows(_panel(), 12, horizon=3, targets="y")
+    y = np.asarray(y)
+    reg = LSTMRegressor(
+        linear_skip="changes", scale_inputs=scaling, scale_targets=scaling,
+        early_stopping=False, hidden_size=4, max_epochs=1, random_state=0,
+    ).fit(X, y)
+    used = np.concatenate(seen[: len(seen) // 2])  # the first pass over the batches
+    by_series = reg._window_target_scaling(validate_predict_data(reg, X), 3)
+    offset, scale = (0.0, 1.0) if by_series is None else by_series
+    last = np.asarray(X)[:, -1, :1]
+    expected = ((last - offset) / scale - reg.target_mean_) / reg.target_scale_
+    np.testing.assert_allclose(used, expected, atol=1e-5)
+
+
+def test_targets_in_other_units_than_the_windows_say_keep_the_levels(rng):
+    import pandas as pd
+
+    frame = pd.DataFrame({"y": trend(120), "promo": rng.binomial(1, 0.3, 120).astype(float)})
+    X, y = make_windows(frame, 12, horizon=4, targets="y", features=["y"], future=["promo"])
+    small = dict(hidden_size=4, max_epochs=2, random_state=0)
+    assert LSTMRegressor(**small).fit(X, y).linear_skip_ == "both"
+    assert LSTMRegressor(**small).fit(X, np.asarray(y) / 1000).linear_skip_ == "levels"
+    with pytest.raises(ValueError, match="not found to continue"):
+        LSTMRegressor(linear_skip="changes", **small).fit(X, np.log(np.asarray(y)))
+
+
+def test_a_numpy_bool_is_a_bool_and_a_warm_start_keeps_the_linear_part():
+    X, y = make_windows(trend(), 12, horizon=4)
+    assert LSTMRegressor(linear_skip=np.True_, hidden_size=4, max_epochs=2).fit(X, y).linear_skip_ == "both"
+    reg = LSTMRegressor(linear_skip="levels", hidden_size=4, max_epochs=2, warm_start=True).fit(X, y)
+    skip = reg.net_.module_.skip.weight.detach().clone()
+    reg.set_params(linear_skip="changes").fit(X, y)
+    assert reg.linear_skip_ == "levels"  # the fitted linear part, kept by the warm start
+    np.testing.assert_array_equal(reg.net_.module_.skip.weight.detach(), skip)
+
+
+def test_folds_with_gaps_still_show_the_continuation_and_shuffled_windows_do_not():
+    from sklearn.model_selection import KFold
+
+    X, y = make_windows(trend(), 12, horizon=4)
+    small = dict(hidden_size=4, max_epochs=1, random_state=0)
+    for train, _ in KFold(4).split(X):
+        assert LSTMRegressor(**small).fit(X[train], y[train]).linear_skip_ == "both"
+    order = np.random.RandomState(0).permutation(len(X))
+    assert LSTMRegressor(**small).fit(X[order], y[order]).linear_skip_ == "levels"
