@@ -20,9 +20,11 @@ The networks are fitted with several seeds (the data are small, so a single
 seed says little), and the mean and range of their MAE are printed, whoever
 wins, with a plot of the error by horizon step and of the decoder's attention.
 
-Every network has the regressors' default linear part (``linear_skip``): a
-ridge autoregression from the window to all 12 months, which the recurrent
-part corrects; each decoder step is fed the full forecast. The attention map
+Every network has the regressors' default linear part (``linear_skip="auto"``),
+which the recurrent part corrects: for the direct head, the average of a ridge
+autoregression from the window to all 12 months and one from the window's
+changes to each month's change from the last (``linear_skip_ == "both"``); for
+the decoders, the first alone, and each decoder step is fed the full forecast. The attention map
 shows which input months each forecast step reads.
 
 Run: ``python examples/seq2seq_forecast.py`` (``SKLEARN_RNN_FAST=1`` for a quick
