@@ -72,3 +72,16 @@ def two_class_sequences():
 @pytest.fixture
 def ragged_sequences():
     return make_ragged_sequences
+
+
+@pytest.fixture
+def quiet_convergence():
+    """Silence ConvergenceWarning: tests that train tiny models for a few epochs
+    (``pytestmark = pytest.mark.usefixtures("quiet_convergence")``)."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield

@@ -1,11 +1,9 @@
 """Many-to-many outputs, encoder-decoder forecasting and the sequence transformer."""
 
-import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
@@ -37,11 +35,7 @@ def signs(running):
     return [np.where(r > 0, "pos", "neg") for r in running]
 
 
-@pytest.fixture(autouse=True)
-def _quiet_convergence():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
+pytestmark = pytest.mark.usefixtures("quiet_convergence")
 
 
 # -- many-to-many -----------------------------------------------------------------------

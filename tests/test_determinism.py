@@ -2,23 +2,17 @@
 and windows give the same model as a view or as a copy."""
 
 import threading
-import warnings
 
 import joblib
 import numpy as np
 import pytest
 import torch
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, TimeSeriesSplit
 
 from sklearn_rnn import GRUClassifier, LSTMRegressor, make_windows
 
 
-@pytest.fixture(autouse=True)
-def _quiet_convergence():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
+pytestmark = pytest.mark.usefixtures("quiet_convergence")
 
 
 def regression_data(rng):

@@ -1,22 +1,16 @@
 """Several networks fitted and averaged (``n_networks``): a deep ensemble."""
 
 import pickle
-import warnings
 
 import numpy as np
 import pytest
 import torch
-from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_rnn import GRURegressor, LSTMRegressor, RNNRegressor, make_windows
 from sklearn_rnn._modules import ForecastEnsemble, RegressionLoss, in_loss_units, loss_inputs
 
 
-@pytest.fixture(autouse=True)
-def _quiet_convergence():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
+pytestmark = pytest.mark.usefixtures("quiet_convergence")
 
 
 def _ensemble(distribution="point", horizon=None):

@@ -1,23 +1,17 @@
 """The regressors' default forecasting network: a linear part fitted by ridge
 regression, and a recurrent correction that has to earn its place."""
 
-import warnings
 
 import numpy as np
 import pytest
 import torch
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import RidgeCV
 
 from sklearn_rnn import GRURegressor, LSTMRegressor, RNNRegressor, make_windows
 from sklearn_rnn._ridge import DEFAULT_ALPHAS
 
 
-@pytest.fixture(autouse=True)
-def _quiet_convergence():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
+pytestmark = pytest.mark.usefixtures("quiet_convergence")
 
 
 def trending_series(n=240, seed=0):

@@ -2,11 +2,9 @@
 levels, on its changes from the targets' last values, or the average of both."""
 
 import pickle
-import warnings
 
 import numpy as np
 import pytest
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Ridge, RidgeCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -17,11 +15,7 @@ from sklearn_rnn._ridge import DEFAULT_ALPHAS, ChangeBasis, LinearPart, Streamin
 from sklearn_rnn._scaling import continued_features
 
 
-@pytest.fixture(autouse=True)
-def _quiet_convergence():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
+pytestmark = pytest.mark.usefixtures("quiet_convergence")
 
 
 def trend(n=160, seed=0):

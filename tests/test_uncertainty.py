@@ -2,12 +2,10 @@
 and scikit-learn's and MAPIE's clients."""
 
 import pickle
-import warnings
 
 import numpy as np
 import pytest
 import torch
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import mean_pinball_loss
 
 import sklearn_rnn
@@ -15,11 +13,7 @@ from sklearn_rnn import GRURegressor, LSTMRegressor, RNNRegressor, make_windows
 from sklearn_rnn._modules import DistributionHead, RegressionLoss
 
 
-@pytest.fixture(autouse=True)
-def _quiet_convergence():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
+pytestmark = pytest.mark.usefixtures("quiet_convergence")
 
 
 def ar_series(n=600, seed=0, trend=0.01):
