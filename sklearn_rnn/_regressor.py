@@ -266,7 +266,10 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
             return "levels"
         continued = None
         if spec.layout in ("sample", "horizon") and not isinstance(sequences, RaggedSequences):
-            values = np.asarray(y, dtype=np.float64)
+            try:
+                values = np.asarray(y, dtype=np.float64)
+            except (TypeError, ValueError):
+                return "levels"  # not numbers: the targets' encoding says so next
             continued = continued_features(sequences, values.reshape(len(values), -1))
         if continued is not None and modes["targets"] not in BY_SERIES:
             self.target_features_ = continued[0]
