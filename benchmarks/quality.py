@@ -20,6 +20,12 @@ sktime and statsmodels). The last ``n_test`` values of each series are held out.
   then ``LSTMRegressor()`` (direct multi-output head), ``decoder="rnn"``,
   ``decoder="attention"`` and ``GRURegressor()``; one forecast of the held-out
   values from the last ``w`` training values. MAE against the held-out values.
+- With ``--rolling``, also h/2 steps ahead from every origin in the held-out tail
+  (h/2 = ``n_test // 2``): ``make_windows(series, w, horizon=h/2)``, the models
+  fitted on the windows whose horizon ends before the tail and forecasting from
+  every window whose horizon lies in it (``n_test - h/2 + 1`` origins); MAE over
+  all of them. One forecast origin is one draw of the data; this measures the
+  same models over several.
 - Baselines: naive (last value), seasonal naive (one season back; n/a for
   non-seasonal series), RidgeCV on the same lags (the same pipeline with the
   windows flattened, ``RidgeCV(alphas=np.logspace(-3, 3, 13))`` in place of the
@@ -149,6 +155,7 @@ FAST_MAX_EPOCHS = 5
 
 TASK_ONE_STEP = "forecast, 1 step ahead"
 TASK_H_STEP = "forecast, h steps ahead"
+TASK_ROLLING = "forecast, h/2 steps ahead from every origin"
 TASK_CLASSIFY = "classification"
 
 
@@ -588,8 +595,45 @@ def run_h_step(case, series, seeds, keep_model, overrides, average=1):
     return records
 
 
-def run_forecast_case(case, seeds, keep_model, overrides, average=1):
-    """Both forecasting tasks on one series; returns (case info, records)."""
+def run_rolling(case, series, seeds, keep_model, overrides, average=1):
+    """h/2-step forecasts from every origin whose horizon lies in the held-out tail."""
+    from sklearn_rnn import make_windows
+
+    h = case.n_test // 2
+    X, y = make_windows(series, case.window, horizon=h)  # y: (n_windows, h)
+    first_target = np.arange(len(X)) + case.window
+    start = len(series) - case.n_test
+    train = first_target + h <= start  # the whole horizon before the tail
+    test = first_target >= start  # the whole horizon in the tail
+    truth = np.asarray(y[test]).ravel()
+
+    def fit(model):
+        model.fit(X[train], y[train])
+
+    def score(model):
+        return mae(model.predict(X[test]), truth)
+
+    origins = first_target[test]
+    baselines = {
+        "naive": _Fixed(np.repeat(series[origins - 1][:, np.newaxis], h, axis=1)),
+        "RidgeCV": h_step_ridge(),
+    }
+    if case.season:
+        back = origins[:, np.newaxis] - case.season + np.arange(h) % case.season
+        baselines["seasonal naive"] = _Fixed(series[back])
+    records = [
+        evaluate(TASK_ROLLING, case.name, name, "baseline", None, model, fit, score)
+        for name, model in baselines.items()
+    ]
+    for seed in seeds:
+        models = {k: m for k, m in h_step_models(seed, overrides).items() if keep_model(k)}
+        for name, model in averaged(models, seed, average).items():
+            records.append(evaluate(TASK_ROLLING, case.name, name, "model", seed, model, fit, score))
+    return records
+
+
+def run_forecast_case(case, seeds, keep_model, overrides, average=1, rolling=False):
+    """The forecasting tasks on one series; returns (case info, records)."""
     series = SERIES_LOADERS[case.name]()
     info = {
         "id": f"forecast:{case.name}",
@@ -601,6 +645,8 @@ def run_forecast_case(case, seeds, keep_model, overrides, average=1):
     }
     records = run_one_step(case, series, seeds, keep_model, overrides, average)
     records += run_h_step(case, series, seeds, keep_model, overrides, average)
+    if rolling:
+        records += run_rolling(case, series, seeds, keep_model, overrides, average)
     return info, records
 
 
@@ -899,7 +945,7 @@ def report(runs):
             f"`{' '.join(m['argv'])}`"
         )
     lines += ["", cases_table(infos), ""]
-    for task in (TASK_ONE_STEP, TASK_H_STEP):
+    for task in (TASK_ONE_STEP, TASK_H_STEP, TASK_ROLLING):
         if any(r["task"] == task for r in records):
             lines += [forecast_table(records, task), ""]
     if any(r["task"] == TASK_CLASSIFY for r in records):
@@ -986,6 +1032,11 @@ def parse_args(argv=None):
         help="forecasting: score the mean forecast of N fits per seed (random states "
         "seed*N to seed*N+N-1) in place of one fit",
     )
+    parser.add_argument(
+        "--rolling",
+        action="store_true",
+        help="forecasting: also h/2 steps ahead from every origin in the held-out tail",
+    )
     parser.add_argument("--json", default=None, help="write the raw per-seed results here")
     parser.add_argument(
         "--report",
@@ -1064,7 +1115,9 @@ def run(args):
     with threadpool_limits(limits=args.threads):
         for kind, case in selected_cases(args):
             if kind == "forecast":
-                info, case_records = run_forecast_case(case, seeds, keep_model, overrides, args.average)
+                info, case_records = run_forecast_case(
+                    case, seeds, keep_model, overrides, args.average, args.rolling
+                )
             else:
                 info, case_records = run_classification_case(case, seeds, keep_model, overrides)
             for record in case_records:

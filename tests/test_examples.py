@@ -151,3 +151,21 @@ def test_quality_benchmark_averages_fits_with_consecutive_seeds():
     alone = [model.set_params(gruregressor__random_state=s).fit(rows, targets).predict(rows) for s in (2, 3)]
     np.testing.assert_allclose(average.predict(rows), np.mean(alone, axis=0), rtol=1e-6)
     assert not np.allclose(alone[0], alone[1])
+
+
+def test_quality_benchmark_rolling_origins_hold_out_whole_horizons():
+    spec = importlib.util.spec_from_file_location("quality", ROOT / "benchmarks" / "quality.py")
+    quality = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(quality)
+    series = np.arange(60, dtype=float) ** 1.5
+    case = quality.ForecastCase("toy", 12, 8, 4, "a toy series")
+    records = quality.run_rolling(case, series, [0], lambda name: False, {})
+    by_model = {r["model"]: r["value"] for r in records}
+    h, start = 6, 48  # h/2 steps, from each of the 12 - 6 + 1 origins in the last 12 values
+    origins = np.arange(start, 60 - h + 1)
+    truth = np.stack([series[t : t + h] for t in origins])
+    naive = np.repeat(series[origins - 1][:, None], h, axis=1)
+    seasonal = np.stack([series[t - 4 + np.arange(h) % 4] for t in origins])
+    assert by_model["naive"] == pytest.approx(np.mean(np.abs(naive - truth)))
+    assert by_model["seasonal naive"] == pytest.approx(np.mean(np.abs(seasonal - truth)))
+    assert set(by_model) == {"naive", "seasonal naive", "RidgeCV"}
