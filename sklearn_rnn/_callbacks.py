@@ -260,15 +260,13 @@ class LinearSkipFit(Callback):
         linear = LinearPart(self.kind, self.basis, alphas)
         for features, targets, weights in _skip_rows(net, dataset):
             linear.add(features, targets, weights)
-        self.alpha_ = None
-        self.linear_ = None
+        self.linear_ = None  # the fitted LinearPart (its alphas_), for the refit
         if linear.n_ < 3:
             return
         linear.solve()
         for features, targets, weights in _skip_rows(net, dataset):
             linear.add_loo(features, targets, weights)
         linear.finish()
-        self.alpha_ = linear.alphas_[0]
         self.linear_ = linear
         _set_linear_part(module, linear.coef_, linear.intercept_)
         spread = np.maximum(linear.loo_rmse_, 1e-4)
