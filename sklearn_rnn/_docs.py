@@ -79,20 +79,25 @@ linear_skip : {"auto", "levels", "changes", "both"} or bool, default="auto"
     - ``"changes"``: on each feature's changes from its value at the window's
       last step (standardised), forecasting each target's change from its last
       value: its penalty pulls towards "no change". It needs targets that
-      continue features of the windows, in the same units (``make_windows`` on
-      the series itself; not windows scaled apart from ``y``), and inputs and
-      targets scaled alike (``scale_inputs``, ``scale_targets``).
+      continue features of the windows: equal to the values that follow each
+      window (``make_windows`` on the series itself), or one affine map of
+      them (``y`` kept in its units while a ``StandardScaler`` scaled the rows
+      before windowing). Scaled by series or window (``scale_inputs``,
+      ``scale_targets``), inputs and targets must be scaled alike and the
+      targets be in their features' units.
     - ``"both"``: the average of the two forecasts.
     - ``"auto"`` (or True): ``"both"`` for a direct head (no ``decoder``)
       forecasting several steps of targets that continue the windows' features,
       with inputs and targets scaled per feature (not by series or window);
       ``"levels"`` otherwise. Measured in ``benchmarks/quality.py``: several
       steps ahead, the average beats either regression alone on most series;
-      one step ahead and with a decoder it was not measured to help.
+      one step ahead and with a decoder it helped some series and cost others
+      as much (``benchmarks/README.md``).
 
     Whether the targets continue features is found by comparing ``y`` with the
     values that follow each window: the series' next rows for windows cut from
-    one (``make_windows``), the next window's last step for other windows.
+    one (``make_windows``, ``SlidingWindowTransformer``), the next window's
+    last step for other windows.
     Windows that do not follow one another (shuffled, or a fold with gaps) are
     not compared, so shuffled windows show nothing and keep ``"levels"``. See
     ``linear_skip_`` and ``target_features_``. False: the recurrent network
@@ -296,7 +301,8 @@ future_mean_, future_scale_ : ndarray of shape (n_future_,)
 target_features_ : tuple of int or None
     Positions among the features of the targets' columns: the columns the
     targets are scaled by (targets scaled by series or window), or the features
-    the targets were found to continue (see ``linear_skip``); None if none.""",
+    the targets were found to continue, in their units or through one affine
+    map (see ``linear_skip``); None if none.""",
     "linear_skip_": """\
 linear_skip_ : {"levels", "changes", "both"} or None
     The linear part's regression that ``linear_skip`` resolved to; None

@@ -251,6 +251,7 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
         """``linear_skip`` resolved for this fit: "levels", "changes", "both" or None;
         sets ``target_features_`` to the features the targets continue, when that
         decides it."""
+        self._continuation_units = None
         if not self.linear_skip or not self._forecasting():
             return None
         kind = self.linear_skip if isinstance(self.linear_skip, str) else "auto"
@@ -273,9 +274,14 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
             continued = continued_features(sequences, values.reshape(len(values), -1))
         if continued is not None and modes["targets"] not in BY_SERIES:
             self.target_features_ = continued[0]
+            self._continuation_units = continued[2]
         if kind == "auto":
             return "both" if continued is not None and continued[1] > 1 else "levels"
+        # Scaling by series or window relates a target to its feature's statistics
+        # only when they share units.
+        same_units = continued is None or all(u == (1.0, 0.0) for u in continued[2])
         alike = modes["inputs"] == modes["targets"] or not by_series
+        alike = alike and (same_units or not by_series)
         if self.return_sequences or continued is None or not alike:
             why = (
                 "per-step targets (return_sequences=True) have no last value to start from"
@@ -286,6 +292,9 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
                 if continued is None
                 else "the inputs and the targets are scaled differently (scale_inputs, "
                 "scale_targets)"
+                if same_units
+                else "the targets are in other units than the features they continue, which "
+                "scaling by series or window cannot relate (scale_inputs, scale_targets)"
             )
             raise ValueError(
                 f"linear_skip={self.linear_skip!r} forecasts changes from the targets' last "
@@ -310,15 +319,19 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
                 f"linear_skip={self.linear_skip!r}: the {n_outputs} outputs are not steps "
                 f"of the {len(columns)} target(s) the windows continue."
             )
-        per_output = np.tile(np.asarray(columns), n_outputs // len(columns))
+        repeats = n_outputs // len(columns)
+        per_output = np.tile(np.asarray(columns), repeats)
+        units = getattr(self, "_continuation_units", None) or [(1.0, 0.0)] * len(columns)
+        slope, intercept = (np.tile(np.asarray(u, dtype=np.float64), repeats) for u in zip(*units))
         # A target's last value in the targets' scaled units, from its feature's in the
-        # network's input units (by series or window, the inputs are already per sample
-        # and input_mean_/input_scale_ are zeros and ones; the targets are standardised
-        # once more by target_mean_/target_scale_).
+        # network's input units, through the feature's units in y's (by series or
+        # window, the inputs are already per sample and input_mean_/input_scale_ are
+        # zeros and ones; the targets are standardised once more by
+        # target_mean_/target_scale_).
         target_mean = np.resize(np.ravel(self.target_mean_), n_outputs)
         target_scale = np.resize(np.ravel(self.target_scale_), n_outputs)
-        ratio = self.input_scale_[per_output] / target_scale
-        shift = (self.input_mean_[per_output] - target_mean) / target_scale
+        ratio = slope * self.input_scale_[per_output] / target_scale
+        shift = (slope * self.input_mean_[per_output] + intercept - target_mean) / target_scale
         basis = ChangeBasis(
             params["skip_window"],
             self.input_size_,

@@ -232,15 +232,20 @@ def continued_features(sequences, y):
     series (a ``make_windows`` view, a ``Windows``), the later windows' last
     steps for other dense windows (only across windows that overlap step for
     step: a gap, as in a cross-validation fold, is not compared). Targets that
-    equal them (to float32's precision) continue those features, in the same
-    units. Windows that say which features their targets are (``make_windows``
-    on a panel, or with a known future) are only checked against those.
+    equal them (to float32's precision) continue those features; so do targets
+    that are one affine map of them, the same at every step ahead (``y`` in
+    other units than windows standardised before windowing, as behind a
+    ``StandardScaler``). Windows that say which features their targets are
+    (``make_windows`` on a panel, or with a known future) are only checked
+    against those.
 
     Returns
     -------
-    continued : tuple (columns, n_steps) or None
+    continued : tuple (columns, n_steps, units) or None
         ``columns``, one feature position per target; ``n_steps``, the steps
-        ahead ``y`` holds (``n_columns = n_steps * len(columns)``).
+        ahead ``y`` holds (``n_columns = n_steps * len(columns)``); ``units``,
+        one ``(slope, intercept)`` per target giving it from its feature's
+        value (``(1.0, 0.0)`` where they are equal).
     """
     n_columns = y.shape[1]
     following = _following_values(sequences)
@@ -260,7 +265,9 @@ def continued_features(sequences, y):
                 continue
             columns = []
             for j in range(n_targets):
-                match = next((c for c, v in enumerate(next_values) if _equal(y[:, j], v)), None)
+                match = next(
+                    (c for c, v in enumerate(next_values) if _units(y[:, j], v) is not None), None
+                )
                 if match is None:
                     break
                 columns.append(match)
@@ -268,11 +275,14 @@ def continued_features(sequences, y):
                 candidates.append(tuple(columns))
     for columns in candidates:
         n_targets = len(columns)
+        units = [_units(y[:, j], following(0, c)) for j, c in enumerate(columns)]
+        if None in units:
+            continue
         if all(
-            _equal(y[:, k], following(k // n_targets, columns[k % n_targets]))
-            for k in range(n_columns)
+            _equal(y[:, k], following(k // n_targets, columns[j]), units[j])
+            for k, j in ((k, k % n_targets) for k in range(n_targets, n_columns))
         ):
-            return columns, n_columns // n_targets
+            return columns, n_columns // n_targets, tuple(units)
     return None
 
 
@@ -316,10 +326,39 @@ def _following_values(sequences):
     return following
 
 
-def _equal(targets, values):
-    """Whether the known ``values`` (at least two) equal ``targets`` to float32 precision."""
+def _equal(targets, values, units=(1.0, 0.0)):
+    """Whether the known ``values`` (at least two), mapped by ``units`` (slope,
+    intercept), equal ``targets`` to float32 precision."""
     known = ~np.isnan(values)
     if known.sum() < 2:
         return False
+    slope, intercept = units
     a, b = targets[known], values[known]
-    return bool(np.all(np.abs(a - b) <= 1e-6 * np.maximum(np.abs(a), np.abs(b)) + 1e-30))
+    if (slope, intercept) == (1.0, 0.0):
+        return bool(np.all(np.abs(a - b) <= 1e-6 * np.maximum(np.abs(a), np.abs(b)) + 1e-30))
+    # float32 inputs carry a relative error of about 6e-8 of their magnitude, which
+    # the map carries into the targets' units with the intercept's magnitude.
+    mapped = slope * b + intercept
+    scale = np.abs(slope * b) + abs(intercept) + np.abs(a)
+    return bool(np.all(np.abs(a - mapped) <= 1e-6 * scale + 1e-30))
+
+
+def _units(targets, values):
+    """``(slope, intercept)`` with which the known ``values`` give ``targets`` (to
+    float32 precision), ``(1.0, 0.0)`` if equal; None if no such map holds. At
+    least three known values that are not all the same are needed for a map."""
+    if _equal(targets, values):
+        return 1.0, 0.0
+    known = ~np.isnan(values)
+    if known.sum() < 3:
+        return None
+    a, b = targets[known], values[known]
+    spread = b - b.mean()
+    variance = float(spread @ spread)
+    if not variance > 0.0 or not np.isfinite(variance):
+        return None
+    slope = float(spread @ (a - a.mean())) / variance
+    if slope == 0.0 or not np.isfinite(slope):
+        return None
+    units = (slope, float(a.mean() - slope * b.mean()))
+    return units if _equal(targets, values, units) else None

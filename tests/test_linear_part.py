@@ -84,14 +84,25 @@ def test_both_averages_the_levels_and_the_changes_forecasts(rng):
 def test_continued_features_are_found_in_make_windows_and_not_in_scaled_windows(rng):
     series = np.column_stack([trend(), rng.normal(size=160)])
     X, y = make_windows(series, 10, horizon=4, targets=[1, 0])
-    assert continued_features(_sequences(X), y) == ((1, 0), 4)
-    assert continued_features(DenseSequences(np.ascontiguousarray(X)), y) == ((1, 0), 4)
+    same_units = ((1.0, 0.0), (1.0, 0.0))
+    assert continued_features(_sequences(X), y) == ((1, 0), 4, same_units)
+    dense = DenseSequences(np.ascontiguousarray(X))
+    assert continued_features(dense, y) == ((1, 0), 4, same_units)
     X1, y1 = make_windows(series[:, 0], 10, horizon=3)
-    assert continued_features(_sequences(X1), y1) == ((0,), 3)
-    assert continued_features(_sequences(X1), y1 + 1.0) is None
-    assert continued_features(_sequences(X1), y1 * 1.001) is None
-    scaled = (X1 - X1.mean()) / X1.std()
-    assert continued_features(DenseSequences(scaled), y1) is None
+    assert continued_features(_sequences(X1), y1) == ((0,), 3, ((1.0, 0.0),))
+    # Targets close to the next values, but not a map of them, continue nothing.
+    assert continued_features(_sequences(X1), y1 + 1e-3 * rng.normal(size=y1.shape)) is None
+    # The same map at every step ahead: y in other units than the windows.
+    columns, n_steps, ((slope, intercept),) = continued_features(_sequences(X1), y1 * 2.0 - 3.0)
+    assert (columns, n_steps) == ((0,), 3)
+    np.testing.assert_allclose([slope, intercept], [2.0, -3.0], rtol=1e-9)
+    y_mixed = np.column_stack([y1[:, :2], y1[:, 2] * 2.0])  # a map for one step only
+    assert continued_features(_sequences(X1), y_mixed) is None
+    mean, std = X1.mean(), X1.std()
+    scaled = np.ascontiguousarray((X1 - mean) / std, dtype=np.float32)  # float32, as fitted
+    columns, n_steps, ((slope, intercept),) = continued_features(DenseSequences(scaled), y1)
+    assert (columns, n_steps) == ((0,), 3)
+    np.testing.assert_allclose([slope, intercept], [std, mean], rtol=1e-5)
 
 
 def _sequences(X):
@@ -114,15 +125,16 @@ def test_auto_averages_levels_and_changes_for_a_direct_head_several_steps_ahead(
     assert one_step.linear_skip_ == "levels" and one_step.target_features_ == (0,)
     rows = trend()[:, None]
     pipeline = make_pipeline(StandardScaler(), SlidingWindowTransformer(12), LSTMRegressor(**small))
-    pipeline.fit(rows[:-1], rows[1:, 0])  # y is not in the scaled windows' units
-    assert pipeline[-1].linear_skip_ == "levels" and pipeline[-1].target_features_ is None
+    pipeline.fit(rows[:-1], rows[1:, 0])  # y continues the scaled rows, in its own units
+    assert pipeline[-1].linear_skip_ == "levels" and pipeline[-1].target_features_ == (0,)
 
 
 @pytest.mark.parametrize("kind", ["changes", "both"])
 def test_changes_need_targets_that_continue_the_windows(kind):
     X, y = make_windows(trend(), 12, horizon=3)
+    noise = 1e-3 * np.random.default_rng(0).normal(size=y.shape)
     with pytest.raises(ValueError, match="not found to continue features"):
-        LSTMRegressor(linear_skip=kind, max_epochs=2).fit(X, y * 2.0)
+        LSTMRegressor(linear_skip=kind, max_epochs=2).fit(X, y + noise)
     X1, y1 = make_windows(trend(), 12)
     with pytest.raises(ValueError, match="return_sequences"):
         LSTMRegressor(linear_skip=kind, return_sequences=True, max_epochs=2).fit(X1, X1[:, :, 0])
@@ -233,16 +245,49 @@ def test_the_changes_start_from_each_targets_last_value_in_its_scaled_units(scal
     np.testing.assert_allclose(used, expected, atol=1e-5)
 
 
-def test_targets_in_other_units_than_the_windows_say_keep_the_levels(rng):
+def test_targets_in_other_units_continue_through_their_map_and_others_keep_the_levels(rng):
     import pandas as pd
 
     frame = pd.DataFrame({"y": trend(120), "promo": rng.binomial(1, 0.3, 120).astype(float)})
     X, y = make_windows(frame, 12, horizon=4, targets="y", features=["y"], future=["promo"])
     small = dict(hidden_size=4, max_epochs=2, random_state=0)
     assert LSTMRegressor(**small).fit(X, y).linear_skip_ == "both"
-    assert LSTMRegressor(**small).fit(X, np.asarray(y) / 1000).linear_skip_ == "levels"
+    assert LSTMRegressor(**small).fit(X, np.asarray(y) / 1000).linear_skip_ == "both"
+    with pytest.raises(ValueError, match="other units than the features they continue"):
+        by_window = dict(scale_inputs="window", scale_targets="window", linear_skip="changes")
+        LSTMRegressor(**by_window, **small).fit(X, np.asarray(y) / 1000)
+    # In thousands: the same change regression, its forecasts in thousands.
+    X1, y1 = make_windows(trend(), 12, horizon=4)
+    fixed = dict(small, linear_skip="changes", early_stopping=False)
+    units = LSTMRegressor(**fixed).fit(X1, y1)
+    thousands = LSTMRegressor(**fixed).fit(X1, y1 / 1000)
+    assert thousands.linear_skip_ == "changes" and thousands.target_features_ == (0,)
+    np.testing.assert_allclose(
+        _linear_forecast(thousands, X1) * 1000, _linear_forecast(units, X1), rtol=1e-4
+    )
     with pytest.raises(ValueError, match="not found to continue"):
         LSTMRegressor(linear_skip="changes", **small).fit(X, np.log(np.asarray(y)))
+
+
+def test_the_change_regression_works_behind_a_standard_scaler():
+    # The README's pipeline: y stays in its units while the rows are standardised.
+    rows = trend()[:, None]
+    h = 3
+    targets = np.lib.stride_tricks.sliding_window_view(rows[1:, 0], h)
+    inputs = rows[: len(targets)]
+    fixed = dict(
+        linear_skip="changes", early_stopping=False, hidden_size=4, max_epochs=1, random_state=0
+    )
+    scaled = make_pipeline(StandardScaler(), SlidingWindowTransformer(12), LSTMRegressor(**fixed))
+    raw = make_pipeline(SlidingWindowTransformer(12), LSTMRegressor(**fixed))
+    scaled.fit(inputs, targets)
+    raw.fit(inputs, targets)
+    assert scaled[-1].linear_skip_ == "changes" and scaled[-1].target_features_ == (0,)
+    np.testing.assert_allclose(
+        _linear_forecast(scaled[-1], np.asarray(scaled[:-1].transform(inputs))),
+        _linear_forecast(raw[-1], np.asarray(raw[:-1].transform(inputs))),
+        rtol=1e-4,
+    )
 
 
 def test_a_numpy_bool_is_a_bool_and_a_warm_start_keeps_the_linear_part():
