@@ -173,14 +173,16 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
       shared hyperparameters here and storing its own;
     - ``_cell``: ``"rnn"``, ``"lstm"`` or ``"gru"``;
     - ``_target_spec(y)``: the ``TargetSpec`` of ``y`` (its layout and kind);
-    - ``_network_class()``: the torch module, chosen by hyperparameters alone;
+    - ``_network_class()``: the torch module, chosen by hyperparameters (and
+      what ``_note_targets`` resolved from the data);
     - ``_encode_targets(y, warm, classes, weights)``: a ``TrainingTargets``
       (targets as the loss sees them, the network's output parameters, the
       loss, fitted attributes);
     - optionally ``_encoder_params()`` (Elman cells add their nonlinearity),
       ``_network_params(sequences, targets)`` (parameters that depend on the
       inputs), ``_early_stopping_by_default(n_samples)`` (what
-      ``early_stopping="auto"`` means), ``_training_callbacks(warm, module_params)``,
+      ``early_stopping="auto"`` means), ``_training_callbacks(warm, module_params,
+      network)``,
       ``_stratify_validation`` and ``_has_attention()``.
     """
 
@@ -339,9 +341,10 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
             return self._early_stopping_by_default(n_samples)
         return bool(self.early_stopping)
 
-    def _training_callbacks(self, warm, module_params):
+    def _training_callbacks(self, warm, module_params, network=0):
         """(before, after): (name, callback) pairs the fit runs before and after the
-        learning-rate schedule, for a network of ``module_params``."""
+        learning-rate schedule, for a network of ``module_params`` (the
+        ``network``-th of several)."""
         return [], []
 
     # -- fitting ----------------------------------------------------------------
@@ -427,7 +430,8 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
         self._check_future(sequences, fitted=warm)
         if not warm:
             self._fit_scaling(sequences, weights)
-            self._note_targets(sequences, y, spec)
+            held_out = not partial and self._uses_early_stopping(len(sequences))
+            self._note_targets(sequences, y, spec, held_out)
         y = self._series_scaled_targets(sequences, y, spec)
         targets = self._encode_targets(
             y, warm, classes, _target_weights(weights, sequences, spec.layout)
@@ -486,7 +490,7 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
                 net.initialize()
             return net
 
-        def train(module, module_params, seed, fingerprint, warm_state):
+        def train(module, module_params, seed, fingerprint, warm_state, network=0):
             """One network's fit (partial_fit's first epoch), resumed from its checkpoint."""
             checkpoint = resumed = None
             if fingerprint is not None:
@@ -496,9 +500,8 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
                 if resumed is not None:
                     seed = resumed["seed"]
                 checkpoint = (fingerprint, resumed)
-            net = build(
-                module, module_params, seed, self._training_callbacks(warm, module_params), checkpoint
-            )
+            callbacks = self._training_callbacks(warm, module_params, network)
+            net = build(module, module_params, seed, callbacks, checkpoint)
             if warm_state is not None:
                 unwrapped(net.module_).load_state_dict(warm_state)
             if resumed is None:
@@ -528,6 +531,7 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
                     _network_seed(seed, k),
                     network_fingerprint,
                     warm_states[k],
+                    network=k,
                 )
                 nets.append(net)
                 if net.history and "train_loss" not in net.history[-1] and k < n_networks - 1:
@@ -611,9 +615,10 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
         """``y`` scaled per series before its encoding (regressors); here unchanged."""
         return y
 
-    def _note_targets(self, sequences, y, spec):
-        """Learn from the unscaled ``y`` of a new fit what the network needs to know
-        of it (regressors: the features it continues); here nothing."""
+    def _note_targets(self, sequences, y, spec, early_stopping):
+        """Learn from the unscaled ``y`` of a new fit (``early_stopping``: whether it
+        holds out samples) what the network needs to know of it (regressors: the
+        features it continues); here nothing."""
 
     def _check_future(self, sequences, fitted):
         """Refuse known-future columns where they cannot be read, or that differ

@@ -86,13 +86,16 @@ linear_skip : {"auto", "levels", "changes", "both"} or bool, default="auto"
       ``scale_targets``), inputs and targets must be scaled alike and the
       targets be in their features' units.
     - ``"both"``: the average of the two forecasts.
-    - ``"auto"`` (or True): ``"both"`` for a direct head (no ``decoder``)
-      forecasting several steps of targets that continue the windows' features,
-      with inputs and targets scaled per feature (not by series or window);
-      ``"levels"`` otherwise. Measured in ``benchmarks/quality.py``: several
-      steps ahead, the average beats either regression alone on most series;
-      one step ahead and with a decoder it helped some series and cost others
-      as much (``benchmarks/README.md``).
+    - ``"auto"`` (or True), for a direct head (no ``decoder``) and targets
+      that continue the windows' features, with inputs and targets scaled per
+      feature (not by series or window): ``"both"`` several steps ahead; one
+      step ahead, the networks alternate between ``"levels"`` and ``"both"``
+      (``n_networks="auto"`` then fits two, if early stopping holds samples
+      out), or ``"levels"`` for one network. ``"levels"`` otherwise. Measured in
+      ``benchmarks/quality.py``: several steps ahead, the average beats either
+      regression alone on most series; one step ahead each wins on some series,
+      and a network on each, averaged, beats two networks on either; with a
+      decoder the average cost as much as it gained (``benchmarks/README.md``).
 
     Whether the targets continue features is found by comparing ``y`` with the
     values that follow each window: the series' next rows for windows cut from
@@ -114,8 +117,13 @@ window_norm : {"auto", "window", "both"} or None, default="auto"
     always read the window itself: whole-sequence statistics would let a step
     see later ones.""",
     "n_networks": """\
-n_networks : int, default=1
-    Networks fitted and averaged, a deep ensemble. Each is fitted as the
+n_networks : int or "auto", default="auto"
+    Networks fitted and averaged, a deep ensemble. ``"auto"``: two when
+    ``linear_skip="auto"`` forecasts one step ahead of targets that continue
+    the windows, with early stopping, one on each linear part (see
+    ``linear_skip``: it beat one network by 1-3% of RidgeCV's error on
+    average in ``benchmarks/quality.py``, at twice the fit time); one
+    otherwise (``partial_fit`` included). Each is fitted as the
     one-network model would be, with its own seed (the first with
     ``random_state``'s, the others derived from it): its own initial weights,
     batch order, early stopping, linear part and interval calibration (with
@@ -304,9 +312,13 @@ target_features_ : tuple of int or None
     the targets were found to continue, in their units or through one affine
     map (see ``linear_skip``); None if none.""",
     "linear_skip_": """\
-linear_skip_ : {"levels", "changes", "both"} or None
-    The linear part's regression that ``linear_skip`` resolved to; None
-    without a linear part.""",
+linear_skip_ : {"levels", "changes", "both", "alternate"} or None
+    The linear part's regression that ``linear_skip`` resolved to;
+    ``"alternate"``: the networks' (``n_networks_``) alternate between
+    ``"levels"`` (the first) and ``"both"``; None without a linear part.""",
+    "n_networks_": """\
+n_networks_ : int
+    The networks fitted and averaged (``n_networks`` resolved).""",
     "target_mean_": """\
 target_mean_, target_scale_ : ndarray of shape (n_outputs_,)
     The target standardisation learnt in ``fit`` (zeros and ones when

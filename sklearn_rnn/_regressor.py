@@ -15,6 +15,8 @@ from ._scaling import BY_SERIES, continued_features, target_columns
 from ._docs import fill_doc
 from ._targets import TrainingTargets, flatten_steps, numeric_targets
 
+# linear_skip="auto" one step ahead: the networks' linear parts, in turn.
+ALTERNATING_KINDS = ("levels", "both")
 
 class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
     """Regression on top of the shared recurrent core: the regressors' signature,
@@ -26,7 +28,7 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
         "decoder": [StrOptions({"rnn", "attention"}), None],
         "linear_skip": ["boolean", StrOptions({"auto", *LINEAR_KINDS})],
         "window_norm": [StrOptions({"auto", "window", "both"}), None],
-        "n_networks": [Interval(Integral, 1, None, closed="left")],
+        "n_networks": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "loss": [StrOptions({"squared_error", "absolute_error", "huber", "quantile", "gaussian"})],
         "quantiles": ["array-like"],
         "scale_targets": ["boolean", StrOptions({"auto", "series", "window"})],
@@ -44,7 +46,7 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
         decoder=None,
         linear_skip="auto",
         window_norm="auto",
-        n_networks=1,
+        n_networks="auto",
         loss="squared_error",
         quantiles=(0.1, 0.5, 0.9),
         scale_inputs="auto",
@@ -136,7 +138,7 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
             self.linear_skip
             or distribution
             or known_future
-            or self.n_networks > 1
+            or self._n_networks() > 1
             or self._window_norm() is not None
         )
 
@@ -201,7 +203,7 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
         from ._modules import ForecastEnsemble, ForecastNetwork, RecurrentNetwork, Seq2SeqNetwork
 
         if self._forecasting():
-            return ForecastNetwork if self.n_networks == 1 else ForecastEnsemble
+            return ForecastNetwork if self._n_networks() == 1 else ForecastEnsemble
         return RecurrentNetwork if self.decoder is None else Seq2SeqNetwork
 
     def _network_params(self, sequences, targets):
@@ -238,17 +240,28 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
         )
         if n_future:
             params.update(n_future=n_future, future_steps=self.future_steps_)
-        if self.n_networks > 1:
-            params["n_networks"] = self.n_networks
+        if self._n_networks() > 1:
+            params["n_networks"] = self._n_networks()
         return params
 
-    def _note_targets(self, sequences, y, spec):
+    def _n_networks(self):
+        if self.n_networks != "auto":
+            return self.n_networks
+        return getattr(self, "n_networks_", 1)
+
+    def _note_targets(self, sequences, y, spec, early_stopping):
         if self.scaling_["targets"] not in BY_SERIES:
             self.target_features_ = None  # else set with the scaling by series
-        self.linear_skip_ = self._resolved_linear_skip(sequences, y, spec)
+        self.linear_skip_ = self._resolved_linear_skip(sequences, y, spec, early_stopping)
+        if self.n_networks == "auto":
+            # One network per linear part, averaged (measured in benchmarks/quality.py).
+            self.n_networks_ = len(ALTERNATING_KINDS) if self.linear_skip_ == "alternate" else 1
+        else:
+            self.n_networks_ = self.n_networks
 
-    def _resolved_linear_skip(self, sequences, y, spec):
-        """``linear_skip`` resolved for this fit: "levels", "changes", "both" or None;
+    def _resolved_linear_skip(self, sequences, y, spec, early_stopping):
+        """``linear_skip`` resolved for this fit: "levels", "changes", "both",
+        "alternate" (the networks alternate between "levels" and "both") or None;
         sets ``target_features_`` to the features the targets continue, when that
         decides it."""
         self._continuation_units = None
@@ -276,7 +289,16 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
             self.target_features_ = continued[0]
             self._continuation_units = continued[2]
         if kind == "auto":
-            return "both" if continued is not None and continued[1] > 1 else "levels"
+            # Measured in benchmarks/quality.py: several steps ahead the average of
+            # the two regressions wins on most series; one step ahead each wins on
+            # some, and a network on each, averaged, beats either (fits with early
+            # stopping; partial_fit and small data keep one network).
+            if continued is None:
+                return "levels"
+            if continued[1] > 1:
+                return "both"
+            alternate = self.n_networks != 1 and (early_stopping or self.n_networks != "auto")
+            return "alternate" if alternate else "levels"
         # Scaling by series or window relates a target to its feature's statistics
         # only when they share units.
         same_units = continued is None or all(u == (1.0, 0.0) for u in continued[2])
@@ -302,12 +324,14 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
             )
         return kind
 
-    def _linear_part(self, params):
-        """(``linear_skip_``, the ``ChangeBasis`` of its changes or None) for a
-        network of ``params``."""
+    def _linear_part(self, params, network=0):
+        """(the linear part's kind, the ``ChangeBasis`` of its changes or None) for
+        the ``network``-th network, of ``params``."""
         from ._ridge import ChangeBasis
 
         kind = self.linear_skip_
+        if kind == "alternate":
+            kind = ALTERNATING_KINDS[network % len(ALTERNATING_KINDS)]
         if kind in (None, "levels"):
             return kind, None
         columns = self.target_features_
@@ -347,14 +371,14 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
         # below 20 samples there is too little to hold out.
         return self.linear_skip and n_samples >= 20
 
-    def _training_callbacks(self, warm, module_params):
+    def _training_callbacks(self, warm, module_params, network=0):
         from ._callbacks import IntervalCalibration, LinearSkipFit, LinearSkipRefit
 
         before, after = [], []
         if self.loss in ("quantile", "gaussian"):
             after.append(("interval_calibration", IntervalCalibration()))
         if self.linear_skip and not warm:  # a warm start keeps the fitted linear part
-            kind, basis = self._linear_part(module_params)
+            kind, basis = self._linear_part(module_params, network)
             linear = LinearSkipFit(kind=kind, basis=basis)
             before.append(("linear_skip_fit", linear))
             after.append(("linear_skip_refit", LinearSkipRefit()))
@@ -676,6 +700,7 @@ class LSTMRegressor(_RecurrentRegressor):
     %(n_future_)s
     %(target_features_)s
     %(linear_skip_)s
+    %(n_networks_)s
     %(common_attributes)s
 
     See Also
@@ -731,6 +756,7 @@ class GRURegressor(_RecurrentRegressor):
     %(n_future_)s
     %(target_features_)s
     %(linear_skip_)s
+    %(n_networks_)s
     %(common_attributes)s
 
     See Also
@@ -786,6 +812,7 @@ class RNNRegressor(_RecurrentRegressor):
     %(n_future_)s
     %(target_features_)s
     %(linear_skip_)s
+    %(n_networks_)s
     %(common_attributes)s
 
     See Also
@@ -824,7 +851,7 @@ class RNNRegressor(_RecurrentRegressor):
         decoder=None,
         linear_skip="auto",
         window_norm="auto",
-        n_networks=1,
+        n_networks="auto",
         loss="squared_error",
         quantiles=(0.1, 0.5, 0.9),
         scale_inputs="auto",

@@ -291,20 +291,25 @@ def _following_values(sequences):
     last step (NaN where it is unknown), or None if the sequences have no order."""
     if isinstance(sequences, DenseSequences):
         values = sequences.values
-        n = len(values)
-        # Window i + 1 follows window i when it is window i one step later.
+        n, n_steps = len(values), values.shape[1]
+        # Window i + 1 follows window i when it is window i ``stride`` steps later
+        # (make_windows' ``step``), so that a copy of its windows shows what a view does.
+        stride = _window_stride(values)
         follows = np.ones(max(n - 1, 0), dtype=bool)
-        if values.shape[1] > 1:
-            follows = np.all(values[1:, :-1] == values[:-1, 1:], axis=(1, 2))
+        if n_steps > 1:
+            follows = np.all(values[1:, :-stride] == values[:-1, stride:], axis=(1, 2))
         breaks = np.concatenate([[0], np.cumsum(~follows)])
 
         def following(step, column):
+            # The value step + 1 steps after window i's last is in window i + later.
+            later = -(-(step + 1) // stride)
+            position = n_steps - 1 - (later * stride - step - 1)
             out = np.full(n, np.nan)
-            last = n - step - 1
+            last = n - later
             if last > 0:
-                unbroken = breaks[step + 1 :] == breaks[:last]
+                unbroken = breaks[later:] == breaks[:last]
                 known = np.flatnonzero(unbroken)
-                out[known] = values[known + step + 1, -1, column]
+                out[known] = values[known + later, position, column]
             return out
 
         return following
@@ -324,6 +329,23 @@ def _following_values(sequences):
         return out
 
     return following
+
+
+def _window_stride(values, n_pairs=64):
+    """The steps (1 to n_timesteps - 1) by which at least half of the first
+    ``n_pairs`` consecutive windows follow one another (the fewest if several
+    do); 1 if none do (shuffled windows)."""
+    n_steps = values.shape[1]
+    if n_steps < 2 or len(values) < 2:
+        return 1
+    n = min(len(values), n_pairs + 1)
+    first, second = values[: n - 1], values[1:n]
+    counts = [
+        int(np.all(second[:, :-stride] == first[:, stride:], axis=(1, 2)).sum())
+        for stride in range(1, n_steps)
+    ]
+    best = int(np.argmax(counts))
+    return 1 + best if 2 * counts[best] >= len(first) else 1
 
 
 def _equal(targets, values, units=(1.0, 0.0)):

@@ -97,8 +97,10 @@ SMALL = dict(hidden_size=6, max_epochs=6, batch_size=16, random_state=0)
 def test_each_network_is_the_fit_of_its_own_seed():
     X, y = make_windows(_series(), 12)
     y = y.ravel()
-    single = LSTMRegressor(**SMALL).fit(X, y)
+    single = LSTMRegressor(n_networks=1, **SMALL).fit(X, y)
+    # Three networks one step ahead: on the levels, on both regressions, on the levels.
     ensemble = LSTMRegressor(n_networks=3, **SMALL).fit(X, y)
+    assert ensemble.linear_skip_ == "alternate"
     networks = ensemble.net_.module_.networks
     # The first network is the one-network model of the same random_state.
     for name, value in single.net_.module_.state_dict().items():
@@ -171,7 +173,7 @@ def test_continued_training_moves_each_network_as_it_moves_alone():
     X, y = make_windows(_series(), 12)
     y = y.ravel()
     params = dict(SMALL, batch_size=512, lr=0.05, clip_grad_norm=0.05, max_epochs=3)
-    single = GRURegressor(**params).fit(X, y)
+    single = GRURegressor(n_networks=1, **params).fit(X, y)
     ensemble = GRURegressor(n_networks=2, **params).fit(X, y)
     single.partial_fit(X, y)
     ensemble.partial_fit(X, y)
@@ -190,7 +192,7 @@ def test_a_checkpointed_ensemble_fits_as_without_checkpoints(tmp_path):
 
 def test_one_network_keeps_the_one_network_model():
     X, y = make_windows(_series(), 12)
-    reg = LSTMRegressor(**SMALL).fit(X, y.ravel())
+    reg = LSTMRegressor(n_networks=1, **SMALL).fit(X, y.ravel())
     assert "n_networks" not in reg.net_.get_params_for("module")
     assert not any(key.startswith("networks.") for key in reg.net_.module_.state_dict())
 

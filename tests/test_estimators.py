@@ -91,7 +91,7 @@ def test_every_pooling_trains_and_predicts(pooling, two_class_sequences):
 
 
 def test_clone_and_set_params(sine_windows):
-    reg = LSTMRegressor(hidden_size=12, dropout=0.2, num_layers=2)
+    reg = LSTMRegressor(hidden_size=12, dropout=0.2, num_layers=2, n_networks=1)
     reg.set_params(hidden_size=24, lr=0.005)
     copy = clone(reg)
     assert copy.get_params() == reg.get_params()
@@ -289,7 +289,7 @@ def test_class_weight_shifts_predictions_towards_the_heavy_class(two_class_seque
 def test_verbose_prints_a_row_per_epoch(capsys, sine_windows):
     X, y = sine_windows(n_points=60)
     with pytest.warns(ConvergenceWarning):
-        LSTMRegressor(hidden_size=4, max_epochs=3, verbose=1, random_state=0).fit(X, y)
+        LSTMRegressor(hidden_size=4, max_epochs=3, verbose=1, n_networks=1, random_state=0).fit(X, y)
     out = capsys.readouterr().out
     assert "train_loss" in out
     assert len([line for line in out.splitlines() if line.strip().startswith(("1", "2", "3"))]) == 3
@@ -315,7 +315,9 @@ def test_extra_callbacks_are_copied_and_run(sine_windows):
 
     counter = CountEpochs()
     X, y = sine_windows(n_points=60)
-    reg = LSTMRegressor(hidden_size=4, max_epochs=4, callbacks=[counter], random_state=0)
+    reg = LSTMRegressor(
+        hidden_size=4, max_epochs=4, callbacks=[counter], n_networks=1, random_state=0
+    )
     with pytest.warns(ConvergenceWarning):
         reg.fit(X, y)
     assert dict(reg.net_.callbacks_)["CountEpochs"].epochs_ == 4
@@ -468,7 +470,11 @@ def test_callbacks_see_the_epoch_on_which_training_stops(sine_windows):
 
     X, y = sine_windows(n_points=80)
     reg = LSTMRegressor(
-        hidden_size=4, n_iter_no_change=2, lr_schedule="constant", callbacks=[Recorder()]
+        hidden_size=4,
+        n_iter_no_change=2,
+        lr_schedule="constant",
+        callbacks=[Recorder()],
+        n_networks=1,
     ).fit(X, y)
     assert reg.n_iter_ < reg.max_epochs
     assert dict(reg.net_.callbacks_)["Recorder"].epochs_ == list(range(1, reg.n_iter_ + 1))
@@ -540,7 +546,7 @@ def test_early_stopping_that_runs_out_of_epochs_warns(sine_windows):
 
 def test_no_device_tensors_are_left_in_callbacks_after_early_stopping(sine_windows):
     X, y = sine_windows(n_points=80)
-    reg = LSTMRegressor(hidden_size=4, max_epochs=5, early_stopping=True).fit(X, y)
+    reg = LSTMRegressor(hidden_size=4, max_epochs=5, early_stopping=True, n_networks=1).fit(X, y)
     assert dict(reg.net_.callbacks_)["plateau_schedule"].best_state_ is None
 
 

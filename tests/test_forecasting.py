@@ -120,7 +120,8 @@ def test_too_few_samples_for_a_ridge_leave_the_linear_part_at_zero(rng):
 
 def test_a_warm_start_keeps_the_fitted_linear_part():
     X, y = make_windows(trending_series(), 12)
-    reg = LSTMRegressor(hidden_size=4, max_epochs=3, warm_start=True, random_state=0).fit(X, y)
+    reg = LSTMRegressor(hidden_size=4, max_epochs=3, warm_start=True, n_networks=1, random_state=0)
+    reg.fit(X, y)
     linear = reg.net_.module_.skip.weight.detach().clone()
     reg.fit(X, y)
     assert torch.equal(reg.net_.module_.skip.weight, linear)

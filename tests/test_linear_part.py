@@ -98,6 +98,11 @@ def test_continued_features_are_found_in_make_windows_and_not_in_scaled_windows(
     np.testing.assert_allclose([slope, intercept], [2.0, -3.0], rtol=1e-9)
     y_mixed = np.column_stack([y1[:, :2], y1[:, 2] * 2.0])  # a map for one step only
     assert continued_features(_sequences(X1), y_mixed) is None
+    # Windows a few steps apart (make_windows' step): a copy shows what the view does.
+    X3, y3 = make_windows(series[:, 0], 10, horizon=4, step=3)
+    found = continued_features(_sequences(X3), y3)
+    assert found == ((0,), 4, ((1.0, 0.0),))
+    assert continued_features(DenseSequences(np.ascontiguousarray(X3)), y3) == found
     mean, std = X1.mean(), X1.std()
     scaled = np.ascontiguousarray((X1 - mean) / std, dtype=np.float32)  # float32, as fitted
     columns, n_steps, ((slope, intercept),) = continued_features(DenseSequences(scaled), y1)
@@ -120,13 +125,36 @@ def test_auto_averages_levels_and_changes_for_a_direct_head_several_steps_ahead(
     assert LSTMRegressor(linear_skip=False, **small).fit(X, y).linear_skip_ is None
     assert LSTMRegressor(decoder="rnn", **small).fit(X, y).linear_skip_ == "levels"
     assert LSTMRegressor(decoder="rnn", linear_skip="both", **small).fit(X, y).linear_skip_ == "both"
-    X1, y1 = make_windows(trend(), 12)
-    one_step = LSTMRegressor(**small).fit(X1, y1)
-    assert one_step.linear_skip_ == "levels" and one_step.target_features_ == (0,)
+    assert LSTMRegressor(**small).fit(X, y).n_networks_ == 1
+
+
+def test_auto_one_step_ahead_averages_a_network_on_each_linear_part():
+    small = dict(hidden_size=4, max_epochs=2, random_state=0)
+    X, y = make_windows(trend(), 12)
+    pair = LSTMRegressor(**small).fit(X, y)
+    assert (pair.linear_skip_, pair.n_networks_, pair.target_features_) == ("alternate", 2, (0,))
+    # The first network is the one-network fit on the levels regression.
+    levels = LSTMRegressor(n_networks=1, **small).fit(X, y)
+    assert (levels.linear_skip_, levels.n_networks_) == ("levels", 1)
+    first, second = pair.net_.module_.networks
+    for name, value in levels.net_.module_.state_dict().items():
+        np.testing.assert_array_equal(first.state_dict()[name], value)
+    # The second is on the average of the levels and changes regressions.
+    both = LSTMRegressor(linear_skip="both", n_networks=1, **small).fit(X, y)
+    assert not np.allclose(second.skip.weight.detach(), first.skip.weight.detach())
+    np.testing.assert_allclose(
+        second.skip.weight.detach().sum(), both.net_.module_.skip.weight.detach().sum(), rtol=0.2
+    )
+    # Several networks alternate; several steps ahead, or shuffled, they all share one.
+    assert LSTMRegressor(n_networks=3, **small).fit(X, y).linear_skip_ == "alternate"
+    order = np.random.RandomState(0).permutation(len(X))
+    shuffled = LSTMRegressor(**small).fit(X[order], y[order])
+    assert (shuffled.linear_skip_, shuffled.n_networks_) == ("levels", 1)
+    # The README's pipeline: y continues the scaled rows, in its own units.
     rows = trend()[:, None]
     pipeline = make_pipeline(StandardScaler(), SlidingWindowTransformer(12), LSTMRegressor(**small))
-    pipeline.fit(rows[:-1], rows[1:, 0])  # y continues the scaled rows, in its own units
-    assert pipeline[-1].linear_skip_ == "levels" and pipeline[-1].target_features_ == (0,)
+    pipeline.fit(rows[:-1], rows[1:, 0])
+    assert pipeline[-1].linear_skip_ == "alternate" and pipeline[-1].target_features_ == (0,)
 
 
 @pytest.mark.parametrize("kind", ["changes", "both"])
