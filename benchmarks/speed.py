@@ -96,6 +96,7 @@ def sklearn_rnn_fit(X, y, epochs, same_work=True):
         max_epochs=epochs,
         lr_schedule="constant",
         n_iter_no_change=epochs + 1,
+        n_networks=1,  # one network, as the other contenders train
         random_state=0,
         **extra,
     )
