@@ -119,16 +119,18 @@ window_norm : {"auto", "window", "both"} or None, default="auto"
     "n_networks": """\
 n_networks : int or "auto", default="auto"
     Networks fitted and averaged, a deep ensemble. ``"auto"``: two when
-    ``linear_skip="auto"`` forecasts one step ahead of targets that continue
-    the windows, with early stopping, one on each linear part (see
-    ``linear_skip``: it beat one network by 1-3% of RidgeCV's error on
-    average in ``benchmarks/quality.py``, at twice the fit time); one
-    otherwise (``partial_fit`` included). Each is fitted as the
-    one-network model would be, with its own seed (the first with
-    ``random_state``'s, the others derived from it): its own initial weights,
-    batch order, early stopping, linear part and interval calibration (with
-    ``linear_skip=False`` and a point loss, each is the forecasting network
-    without its linear part). The forecast is their mean; quantiles are
+    ``linear_skip="auto"`` (or True) forecasts one step ahead of targets that
+    continue the windows, with early stopping, one on each linear part (see
+    ``linear_skip``: it beat one network by 2-3% of RidgeCV's error on
+    average in ``benchmarks/quality.py``, at about twice the fit time); one
+    otherwise (``partial_fit`` included). Each is fitted as a one-network
+    model would be, with its own seed (the first with ``random_state``'s, the
+    others derived from it): its own initial weights, batch order, early
+    stopping, linear part and interval calibration (with ``linear_skip=False``
+    and a point loss, each is the forecasting network without its linear
+    part). Where ``linear_skip_`` is ``"alternate"`` (one step ahead, see
+    above), the second, fourth, ... networks are fitted on the ``"both"``
+    linear part, the others on ``"levels"``. The forecast is their mean; quantiles are
     averaged level by level, Gaussians combined into the Gaussian with their
     mixture's mean and variance. Averaging narrows how much forecasts change
     from one ``random_state`` to another (``benchmarks/README.md``), at

@@ -18,6 +18,7 @@ from ._targets import TrainingTargets, flatten_steps, numeric_targets
 # linear_skip="auto" one step ahead: the networks' linear parts, in turn.
 ALTERNATING_KINDS = ("levels", "both")
 
+
 class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
     """Regression on top of the shared recurrent core: the regressors' signature,
     targets and outputs."""
@@ -240,14 +241,20 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
         )
         if n_future:
             params.update(n_future=n_future, future_steps=self.future_steps_)
-        if self._n_networks() > 1:
-            params["n_networks"] = self._n_networks()
+        # A warm start compares these with the fitted network's: an explicit count
+        # that changed is a change of architecture.
+        n_networks = self._n_networks() if self.n_networks == "auto" else self.n_networks
+        if n_networks > 1:
+            params["n_networks"] = n_networks
         return params
 
     def _n_networks(self):
-        if self.n_networks != "auto":
-            return self.n_networks
-        return getattr(self, "n_networks_", 1)
+        """The networks of the fitted model (or, before ``_note_targets``, of the
+        parameter, "auto" counting one)."""
+        fitted = getattr(self, "n_networks_", None)
+        if fitted is not None:
+            return fitted
+        return 1 if self.n_networks == "auto" else self.n_networks
 
     def _note_targets(self, sequences, y, spec, early_stopping):
         if self.scaling_["targets"] not in BY_SERIES:

@@ -332,17 +332,18 @@ def _following_values(sequences):
 
 
 def _window_stride(values, n_pairs=64):
-    """The steps (1 to n_timesteps - 1) by which at least half of the first
-    ``n_pairs`` consecutive windows follow one another (the fewest if several
-    do); 1 if none do (shuffled windows)."""
+    """The steps by which most of the first ``n_pairs`` consecutive windows follow
+    one another (the fewest among ties), if at least half of them do; 1 otherwise
+    (shuffled windows). Windows must share two steps or more to be compared, so that
+    one equal value is not taken for a shift."""
     n_steps = values.shape[1]
-    if n_steps < 2 or len(values) < 2:
+    if n_steps < 3 or len(values) < 2:
         return 1
     n = min(len(values), n_pairs + 1)
     first, second = values[: n - 1], values[1:n]
     counts = [
         int(np.all(second[:, :-stride] == first[:, stride:], axis=(1, 2)).sum())
-        for stride in range(1, n_steps)
+        for stride in range(1, n_steps - 1)
     ]
     best = int(np.argmax(counts))
     return 1 + best if 2 * counts[best] >= len(first) else 1
@@ -358,11 +359,12 @@ def _equal(targets, values, units=(1.0, 0.0)):
     a, b = targets[known], values[known]
     if (slope, intercept) == (1.0, 0.0):
         return bool(np.all(np.abs(a - b) <= 1e-6 * np.maximum(np.abs(a), np.abs(b)) + 1e-30))
-    # float32 inputs carry a relative error of about 6e-8 of their magnitude, which
-    # the map carries into the targets' units with the intercept's magnitude.
-    mapped = slope * b + intercept
-    scale = np.abs(slope * b) + abs(intercept) + np.abs(a)
-    return bool(np.all(np.abs(a - mapped) <= 1e-6 * scale + 1e-30))
+    # float32 inputs carry a relative error of about 6e-8 of their magnitude, which the
+    # slope carries into the targets' units, and float32 targets one of theirs; and the
+    # map must explain the targets' variation, not only their level.
+    error = np.abs(a - (slope * b + intercept))
+    within = np.all(error <= 1e-6 * np.abs(slope * b) + 1e-7 * np.abs(a) + 1e-30)
+    return bool(within and error.max() <= 1e-3 * np.ptp(a))
 
 
 def _units(targets, values):

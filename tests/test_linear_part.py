@@ -337,3 +337,41 @@ def test_folds_with_gaps_still_show_the_continuation_and_shuffled_windows_do_not
         assert LSTMRegressor(**small).fit(X[train], y[train]).linear_skip_ == "both"
     order = np.random.RandomState(0).permutation(len(X))
     assert LSTMRegressor(**small).fit(X[order], y[order]).linear_skip_ == "levels"
+
+
+def test_a_level_far_above_its_spread_is_no_affine_map_of_unrelated_features(rng):
+    series = rng.normal(size=(207, 2)).astype(np.float32)
+    X = np.ascontiguousarray(np.lib.stride_tricks.sliding_window_view(series, 8, axis=0)[:-1])
+    X = np.ascontiguousarray(X.transpose(0, 2, 1))
+    y = 1e6 + rng.uniform(size=len(X))
+    assert continued_features(DenseSequences(X), y[:, None]) is None
+    # float32 targets at that level still continue a feature through their map
+    level = (1e6 + 100 * series[8:, 0]).astype(np.float32)
+    found = continued_features(DenseSequences(X), level[:, None].astype(np.float64))
+    assert found is not None and found[0] == (0,)
+
+
+def test_the_pair_is_a_levels_network_and_a_both_network_and_one_stays_one():
+    X, y = make_windows(trend(), 12)
+    fixed = dict(hidden_size=4, max_epochs=2, early_stopping=False, random_state=0)
+    # Without early stopping "auto" fits one network; two asked for alternate.
+    assert LSTMRegressor(**fixed).fit(X, y).n_networks_ == 1
+    assert LSTMRegressor(max_epochs=2).fit(X[:15], y[:15]).n_networks_ == 1  # too few to hold out
+    pair = LSTMRegressor(n_networks=2, **fixed).fit(X, y)
+    assert pair.linear_skip_ == "alternate"
+    for network, kind in zip(pair.net_.module_.networks, ["levels", "both"]):
+        alone = LSTMRegressor(n_networks=1, linear_skip=kind, **fixed).fit(X, y)
+        # No early stopping, no refit: each linear part is its ridge, exactly.
+        np.testing.assert_array_equal(network.skip.weight.detach(), alone.net_.module_.skip.weight.detach())
+
+
+def test_a_fitted_pair_predicts_and_loads_after_set_params(tmp_path):
+    X, y = make_windows(trend(), 12)
+    reg = LSTMRegressor(hidden_size=4, max_epochs=2, random_state=0).fit(X, y)
+    expected = reg.predict(X)
+    reg.set_params(n_networks=1)
+    np.testing.assert_array_equal(reg.predict(X), expected)
+    reg.save(tmp_path / "pair")
+    np.testing.assert_array_equal(LSTMRegressor.load(tmp_path / "pair").predict(X), expected)
+    with pytest.raises(ValueError, match="n_networks"):
+        reg.set_params(warm_start=True).fit(X, y)
