@@ -21,7 +21,8 @@ ROWS, TARGET = series[:-1].reshape(-1, 1), series[1:]
 
 def window_search(**kwargs):
     pipe = make_pipeline(
-        SlidingWindowTransformer(8), LSTMRegressor(hidden_size=8, max_epochs=15, random_state=0)
+        SlidingWindowTransformer(8),
+        LSTMRegressor(hidden_size=8, max_epochs=15, n_networks=1, random_state=0),
     )
     grid = {"slidingwindowtransformer__window_size": [4, 12], "lstmregressor__hidden_size": [4, 8]}
     return GridSearchCV(pipe, grid, cv=TimeSeriesSplit(2), **kwargs)
