@@ -130,11 +130,12 @@ n_networks : int or "auto", default="auto"
     and a point loss, each is the forecasting network without its linear
     part). Where ``linear_skip_`` is ``"alternate"`` (one step ahead, see
     above), the second, fourth, ... networks are fitted on the ``"both"``
-    linear part, the others on ``"levels"``. The forecast is their mean; quantiles are
-    averaged level by level, Gaussians combined into the Gaussian with their
-    mixture's mean and variance. Averaging narrows how much forecasts change
-    from one ``random_state`` to another (``benchmarks/README.md``), at
-    ``n_networks`` times the training and prediction time. ``n_iter_`` and
+    linear part, the others on ``"levels"``. The forecast is their mean;
+    quantiles are averaged level by level, Gaussians combined into the
+    Gaussian with their mixture's mean and variance. Averaging narrows how
+    much forecasts change from one ``random_state`` to another
+    (``benchmarks/README.md``), at ``n_networks`` times the training and
+    prediction time. ``n_iter_`` and
     the loss curves are the first network's. ``partial_fit`` and
     ``warm_start`` continue every network on its own error (``partial_fit``
     from each one's optimizer state, at the first one's learning rate). With
@@ -316,7 +317,7 @@ target_features_ : tuple of int or None
     "linear_skip_": """\
 linear_skip_ : {"levels", "changes", "both", "alternate"} or None
     The linear part's regression that ``linear_skip`` resolved to;
-    ``"alternate"``: the networks' (``n_networks_``) alternate between
+    ``"alternate"``: the networks (``n_networks_``) alternate between
     ``"levels"`` (the first) and ``"both"``; None without a linear part.""",
     "n_networks_": """\
 n_networks_ : int
