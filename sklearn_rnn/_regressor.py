@@ -309,8 +309,7 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
         # Scaling by series or window relates a target to its feature's statistics
         # only when they share units.
         same_units = continued is None or all(u == (1.0, 0.0) for u in continued[2])
-        alike = modes["inputs"] == modes["targets"] or not by_series
-        alike = alike and (same_units or not by_series)
+        alike = not by_series or (modes["inputs"] == modes["targets"] and same_units)
         if self.return_sequences or continued is None or not alike:
             why = (
                 "per-step targets (return_sequences=True) have no last value to start from"

@@ -213,9 +213,12 @@ class LinearPart:
     def _rows(basis, F, T):
         return (F, T) if basis is None else basis.rows(F, T)
 
-    def add(self, F, T, w=None):
+    def _feed(self, method, F, T, w):
         for basis, ridge in self._regressions:
-            ridge.add(*self._rows(basis, F, T), w)
+            getattr(ridge, method)(*self._rows(basis, F, T), w)
+
+    def add(self, F, T, w=None):
+        self._feed("add", F, T, w)
 
     def solve(self):
         for _, ridge in self._regressions:
@@ -223,8 +226,7 @@ class LinearPart:
         return self
 
     def add_loo(self, F, T, w=None):
-        for basis, ridge in self._regressions:
-            ridge.add_loo(*self._rows(basis, F, T), w)
+        self._feed("add_loo", F, T, w)
 
     def finish(self):
         for _, ridge in self._regressions:
