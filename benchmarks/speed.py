@@ -12,10 +12,14 @@ shows medians and ratios to the hand-written loop (lower is better):
 - skorch default: ``NeuralNetRegressor`` with its default ``DataLoader`` path;
 - Keras 3 on the torch backend, where installed.
 
-Run: ``python benchmarks/speed.py`` (``--fast`` for a CI-sized smoke run).
+Run: ``python benchmarks/speed.py`` (``--fast`` for a CI-sized smoke run);
+``--device cuda`` runs every contender on the GPU (the hand-written loop holds
+its data there), ``--precision bfloat16`` runs the hand-written loop under
+``torch.autocast`` and sklearn-rnn with ``precision="bfloat16"``.
 """
 
 import argparse
+import contextlib
 import statistics
 import time
 
@@ -24,6 +28,20 @@ import torch
 from torch import nn
 
 N_SAMPLES, N_STEPS, HIDDEN, BATCH, EPOCHS, LR = 20_000, 32, 64, 128, 5, 1e-3
+# Set by main(): where every contender trains, and the hand-written loop's autocast.
+DEVICE, PRECISION = "cpu", "float32"
+
+
+def synchronize():
+    """Wait for queued GPU work, so that a timer stops when the work is done."""
+    if DEVICE.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def autocast():
+    if PRECISION == "float32":
+        return contextlib.nullcontext()
+    return torch.autocast(torch.device(DEVICE).type, dtype=getattr(torch, PRECISION))
 
 
 def make_data(n_samples, n_steps, seed=0):
@@ -58,27 +76,30 @@ def median_time(fn, repeats):
 
 def hand_written(X, y, epochs):
     torch.manual_seed(0)
-    X_t, y_t = torch.from_numpy(X), torch.from_numpy(y).unsqueeze(1)
-    model = LastStepLSTM()
+    X_t = torch.from_numpy(X).to(DEVICE)
+    y_t = torch.from_numpy(y).unsqueeze(1).to(DEVICE)
+    model = LastStepLSTM().to(DEVICE)
     optimizer = torch.optim.Adam(model.parameters(), lr=LR)
     loss_fn = nn.MSELoss()
     epoch_times = []
     for _ in range(epochs):
         start = time.perf_counter()
         model.train()
-        order = torch.randperm(len(X_t))
+        order = torch.randperm(len(X_t), device=DEVICE)
         for i in range(0, len(X_t), BATCH):
             index = order[i : i + BATCH]
             optimizer.zero_grad()
-            loss = loss_fn(model(X_t[index]), y_t[index])
+            with autocast():
+                loss = loss_fn(model(X_t[index]).float(), y_t[index])
             loss.backward()
             optimizer.step()
+        synchronize()
         epoch_times.append(time.perf_counter() - start)
     model.eval()
 
     def predict(inputs):
-        with torch.no_grad():
-            return model(torch.from_numpy(inputs)).numpy()
+        with torch.no_grad(), autocast():
+            return model(torch.from_numpy(inputs).to(DEVICE)).float().cpu().numpy()
 
     return statistics.median(epoch_times), predict
 
@@ -97,6 +118,8 @@ def sklearn_rnn_fit(X, y, epochs, same_work=True):
         lr_schedule="constant",
         n_iter_no_change=epochs + 1,
         n_networks=1,  # one network, as the other contenders train
+        device=DEVICE,
+        precision=PRECISION,
         random_state=0,
         **extra,
     )
@@ -116,6 +139,7 @@ def skorch_default_fit(X, y, epochs):
         max_epochs=epochs,
         train_split=None,
         iterator_train__shuffle=True,
+        device=DEVICE,
         verbose=0,
     )
     net.fit(X, y[:, None])
@@ -152,6 +176,8 @@ def contenders():
         ),
         "skorch default": skorch_default_fit,
     }
+    if DEVICE != "cpu" or PRECISION != "float32":
+        return found  # Keras is measured on the CPU in float32 only
     try:
         import keras  # noqa: F401
 
@@ -166,7 +192,11 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--fast", action="store_true", help="a small smoke run, for CI")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    parser.add_argument("--precision", default="float32", choices=["float32", "bfloat16"])
     args = parser.parse_args()
+    global DEVICE, PRECISION
+    DEVICE, PRECISION = args.device, args.precision
     torch.set_num_threads(args.threads)
     n_samples, epochs = (2_000, 2) if args.fast else (N_SAMPLES, EPOCHS)
     X, y = make_data(n_samples, N_STEPS)
@@ -184,8 +214,8 @@ def main():
     base = {key: statistics.median(v) for key, v in results["hand-written loop"].items()}
     print(
         f"{n_samples:,} windows x {N_STEPS} steps x 1 feature, LSTM({HIDDEN}) -> Linear, "
-        f"batch {BATCH}, {epochs} epochs, {args.threads} threads, {args.repeats} repeats "
-        f"(medians; ratio to the hand-written loop)\n"
+        f"batch {BATCH}, {epochs} epochs, {args.threads} threads, {args.repeats} repeats, "
+        f"device {DEVICE}, {PRECISION} (medians; ratio to the hand-written loop)\n"
     )
     print(f"{'contender':<44}{'epoch':>16}{'predict all':>18}{'predict 1':>18}")
     for name, columns in results.items():

@@ -420,3 +420,14 @@ class RecurrentNet(NeuralNet):
         state.pop("_compiled", None)
         state.pop("_scaler", None)
         return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        # Unpickled recurrent layers hold each weight in a tensor of its own; cuDNN
+        # wants them in one block and would copy them there at every call (warning
+        # each time) until they are flattened once.
+        module = self.__dict__.get("module_")
+        if isinstance(module, torch.nn.Module):
+            for layer in module.modules():
+                if isinstance(layer, torch.nn.RNNBase):
+                    layer.flatten_parameters()

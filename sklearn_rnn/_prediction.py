@@ -16,6 +16,20 @@ from ._batches import make_dataset, place_on_device, prediction_batches
 from ._data import RaggedSequences
 from ._modules import step_mask
 
+# On a GPU a prediction batch holds at least this many time steps (rows x longest
+# sequence): one kernel launch then covers thousands of rows, where batches of the
+# training size would leave the device idle between launches. The CPU keeps the
+# training batch size, which costs it nothing.
+GPU_PREDICTION_STEPS = 2**18
+
+
+def prediction_batch_size(batch_size, device, longest):
+    """Rows per prediction batch: ``batch_size`` on the CPU; on a GPU, enough rows
+    of ``longest`` steps to make ``GPU_PREDICTION_STEPS`` time steps, if more."""
+    if torch.device(device).type == "cpu":
+        return batch_size
+    return max(batch_size, GPU_PREDICTION_STEPS // max(longest, 1))
+
 
 def batched_outputs(
     net,
@@ -37,6 +51,7 @@ def batched_outputs(
     mean, scale : ndarray of shape (n_features,)
         The input standardisation learnt in ``fit``.
     batch_size : int
+        Rows per batch; on a GPU, at least ``GPU_PREDICTION_STEPS`` time steps.
     compute : callable
         Takes a batch on the module's device (a tensor, or a dict of ``"X"``
         and ``"lengths"`` for ragged data) and returns a tensor with one row
@@ -61,6 +76,7 @@ def batched_outputs(
         sequences, mean, scale, future_scaling=future_scaling, sample_scaling=sample_scaling
     )
     dataset = place_on_device(dataset, device)
+    batch_size = prediction_batch_size(batch_size, device, sequences.longest)
     n_samples, n_done, pieces = len(dataset), 0, []
     ragged_steps = step_outputs and isinstance(sequences, RaggedSequences)
     if module.training:

@@ -24,6 +24,7 @@ def test_bfloat16_autocast_trains_and_predicts_close_to_float32():
     assert half.score(X, y) > 0.5
 
 
+@pytest.mark.cpu_numerics
 def test_bfloat16_reaches_every_prediction_path(tmp_path):
     clf = GRUClassifier(
         hidden_size=4, max_epochs=2, pooling="attention", precision="bfloat16", random_state=0
@@ -132,6 +133,15 @@ def test_data_sets_move_to_a_gpu_whole_only_when_they_fit(monkeypatch):
     monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device: (30_000, 80_000))
     _batches.place_on_device(dataset, "cuda:0")
     assert moved == ["cuda:0"]  # 8,400 bytes is over a quarter of 30,000: stays put
+
+
+def test_gpu_predictions_come_in_batches_of_thousands_of_rows():
+    from sklearn_rnn._prediction import GPU_PREDICTION_STEPS, prediction_batch_size
+
+    assert prediction_batch_size(32, "cpu", 64) == 32  # the CPU keeps the training size
+    assert prediction_batch_size(32, "cuda:0", 32) == GPU_PREDICTION_STEPS // 32 == 8192
+    assert prediction_batch_size(32, "mps", 2**20) == 32  # never below the training size
+    assert prediction_batch_size(10_000, "cuda", 64) == 10_000
 
 
 @pytest.mark.parametrize("kind", ["sequence", "window", "ragged"])
