@@ -48,6 +48,26 @@ def make_ragged_sequences(n_sequences, max_length, seed=0):
     return [rng.normal(size=(rng.randint(3, max_length), 2)) for _ in range(n_sequences)]
 
 
+@pytest.fixture(autouse=True)
+def _cpu_numerics_on_the_cpu(request, monkeypatch):
+    """On a machine with a GPU, ``device="auto"`` trains there, where cuDNN's
+    kernels are not bitwise reproducible and differ from the CPU's in the last
+    digits. Tests marked ``cpu_numerics`` assert bitwise CPU behaviour, so their
+    models stay on the CPU; every other test trains on the GPU."""
+    if request.node.get_closest_marker("cpu_numerics") is None:
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        return
+    from sklearn_rnn import _net
+
+    resolve = _net.resolve_device
+    monkeypatch.setattr(
+        _net, "resolve_device", lambda device: resolve("cpu" if device == "auto" else device)
+    )
+
+
 @pytest.fixture
 def rng():
     """A generator of the test's own, seeded afresh for every test."""

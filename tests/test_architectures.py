@@ -142,6 +142,7 @@ def test_per_step_targets_are_validated(sequences, running, rng):
         LSTMClassifier(return_sequences=True).fit(X, np.zeros((10, 6, 2)))
 
 
+@pytest.mark.cpu_numerics
 def test_per_step_models_save_load_and_early_stop(sequences, signs):
     clf = GRUClassifier(
         hidden_size=4, max_epochs=4, return_sequences=True, early_stopping=True, random_state=0
@@ -186,6 +187,7 @@ def test_encoder_decoder_attention_weights_and_ragged_input(sequences, sine_hori
     assert not hasattr(LSTMRegressor(decoder="rnn"), "attention_weights")
 
 
+@pytest.mark.cpu_numerics
 def test_encoder_decoder_saves_and_loads(tmp_path, sine_horizons):
     X, y = sine_horizons(40, 10, horizon=4)
     reg = RNNRegressor(hidden_size=4, decoder="attention", max_epochs=2, random_state=0).fit(X, y)
@@ -253,6 +255,7 @@ def test_embeddings_of_ragged_sequences_and_long_frames(sequences):
         embed.fit(sequences[:4], np.array([[0, 1], [1, 0], [1, 1], [0, 0]]))
 
 
+@pytest.mark.cpu_numerics
 def test_transformer_saves_and_loads(tmp_path, sequences):
     embed = RNNSequenceTransformer(n_components=2, hidden_size=4, max_epochs=2, random_state=0)
     embed.fit(sequences, [s.shape[0] > 10 for s in sequences])

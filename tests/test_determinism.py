@@ -12,7 +12,7 @@ from sklearn.model_selection import GridSearchCV, TimeSeriesSplit
 from sklearn_rnn import GRUClassifier, LSTMRegressor, make_windows
 
 
-pytestmark = pytest.mark.usefixtures("quiet_convergence")
+pytestmark = [pytest.mark.usefixtures("quiet_convergence"), pytest.mark.cpu_numerics]
 
 
 def regression_data(rng):

@@ -129,6 +129,7 @@ def test_each_network_is_the_fit_of_its_own_seed():
     ],
     ids=["direct", "decoder", "attention-gaussian", "quantile", "no-linear-part"],
 )
+@pytest.mark.cpu_numerics
 def test_regressors_with_several_networks(params, tmp_path):
     horizon = 3 if "decoder" in params else None
     X, y = make_windows(_series(), 12, horizon=horizon or 1)

@@ -57,7 +57,7 @@ def test_stacked_and_bidirectional_networks_have_right_shapes(cell, num_layers, 
         reg.fit(X, y)
     rnn = reg.net_.module_.rnn
     assert (rnn.num_layers, rnn.bidirectional, rnn.input_size) == (num_layers, bidirectional, 3)
-    outputs, _ = rnn(torch.zeros(5, 7, 3))
+    outputs, _ = rnn(torch.zeros(5, 7, 3, device=reg.device_))
     assert outputs.shape == (5, 7, 8 * (2 if bidirectional else 1))
     # The recurrent part (inside a ForecastNetwork with the default linear skip).
     recurrent = getattr(reg.net_.module_, "inner", reg.net_.module_)
@@ -145,6 +145,7 @@ def test_pickle_round_trip_gives_identical_predictions(Estimator, two_class_sequ
     assert restored.get_params() == est.get_params()
 
 
+@pytest.mark.cpu_numerics
 @pytest.mark.parametrize("Estimator", [LSTMRegressor, GRUClassifier])
 def test_same_random_state_gives_identical_predictions(Estimator, two_class_sequences):
     X, y = two_class_sequences(n_samples=60)
@@ -557,7 +558,7 @@ def test_balanced_class_weight_is_passed_to_the_loss(two_class_sequences):
     y[:40] = 0
     clf = GRUClassifier(class_weight="balanced", hidden_size=4, max_epochs=1).fit(X, y)
     expected = compute_class_weight("balanced", classes=np.array([0, 1]), y=y)
-    np.testing.assert_allclose(clf.net_.criterion_.weight.numpy(), expected, rtol=1e-6)
+    np.testing.assert_allclose(clf.net_.criterion_.weight.cpu().numpy(), expected, rtol=1e-6)
 
 
 def test_unusable_values_are_errors_not_silent_garbage(sine_windows):

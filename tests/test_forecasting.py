@@ -22,6 +22,7 @@ def trending_series(n=240, seed=0):
     return level * (1 + 0.2 * np.sin(2 * np.pi * t / 12)) + rng.normal(scale=3, size=n)
 
 
+@pytest.mark.cpu_numerics
 def test_the_linear_part_is_ridgecv_on_the_scaled_training_windows():
     X, y = make_windows(trending_series(), 12)
     reg = LSTMRegressor(hidden_size=4, max_epochs=2, early_stopping=False, random_state=0)

@@ -23,6 +23,7 @@ def labelled(rng, n=80):
     return X, np.where(X.mean(axis=1) > 0, "up", "down")
 
 
+@pytest.mark.cpu_numerics
 def test_each_call_is_one_epoch_on_a_network_it_keeps(rng):
     X, y = series_windows(rng)
     reg = LSTMRegressor(hidden_size=6, random_state=0)
@@ -153,6 +154,7 @@ def test_a_failed_call_leaves_the_model_as_it_was(rng):
     np.testing.assert_array_equal(reg.partial_fit(X, y).predict(X), again.partial_fit(X, y).predict(X))
 
 
+@pytest.mark.cpu_numerics
 def test_later_calls_train_where_the_network_is(rng):
     X, y = series_windows(rng)
     reg = LSTMRegressor(hidden_size=4, max_epochs=2, random_state=0).fit(X, y)

@@ -15,7 +15,7 @@ from sklearn_rnn._ridge import DEFAULT_ALPHAS, ChangeBasis, LinearPart, Streamin
 from sklearn_rnn._scaling import continued_features
 
 
-pytestmark = pytest.mark.usefixtures("quiet_convergence")
+pytestmark = [pytest.mark.usefixtures("quiet_convergence"), pytest.mark.cpu_numerics]
 
 
 def trend(n=160, seed=0):

@@ -303,6 +303,7 @@ def test_panel_windows_cross_validate_grid_search_and_weigh():
     LSTMRegressor(**FAST).fit(X, y, sample_weight=weights).predict(X)
 
 
+@pytest.mark.cpu_numerics
 def test_a_panel_model_saves_loads_and_pickles(tmp_path):
     panel = seasonal_panel({"a": 1.0, "b": 30.0}, n_steps=30, promotions=True)
     X, y = make_windows(panel, 6, horizon=2, targets="sales", future="promo")

@@ -84,6 +84,7 @@ def test_attention_weights_are_shared_among_a_patchs_steps(sequences, labels):
     np.testing.assert_allclose(dense.sum(axis=1), 1.0, rtol=1e-5)
 
 
+@pytest.mark.cpu_numerics
 def test_patched_models_save_load_and_pickle(tmp_path, rng):
     import pickle
 

@@ -15,6 +15,8 @@ from sklearn.exceptions import ConvergenceWarning
 import sklearn_rnn
 from sklearn_rnn._base import BaseRecurrentEstimator
 
+pytestmark = pytest.mark.cpu_numerics  # saved and loaded models predict bitwise alike
+
 DATA = Path(__file__).resolve().parent / "data"
 OUTPUTS = (
     "predict",

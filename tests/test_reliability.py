@@ -18,6 +18,8 @@ import torch
 import sklearn_rnn
 from sklearn_rnn import GRUClassifier, GRURegressor, LSTMClassifier, LSTMRegressor, RNNRegressor
 
+pytestmark = pytest.mark.cpu_numerics  # bitwise: same seed, save/load, resumed checkpoints
+
 ROOT = Path(__file__).resolve().parent.parent
 X = np.random.RandomState(0).normal(size=(60, 8, 2))
 y_reg = X[:, -1, 0] - X[:, -2, 1]

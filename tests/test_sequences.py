@@ -31,6 +31,7 @@ def long_frame(sequences):
     return pd.concat(parts).set_index(["instance", "time"])
 
 
+@pytest.mark.cpu_numerics
 @pytest.mark.parametrize("pooling", ["last", "mean", "max", "attention"])
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_padding_never_changes_a_prediction(pooling, bidirectional, sequences, labels):

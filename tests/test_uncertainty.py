@@ -140,6 +140,7 @@ def test_asking_for_what_the_loss_cannot_give_is_a_clear_error():
         LSTMRegressor(loss="poisson", **params).fit(X, y)
 
 
+@pytest.mark.cpu_numerics
 def test_quantile_and_gaussian_models_save_load_and_pickle(tmp_path):
     X, y = make_windows(ar_series(200), 8)
     for loss in ("quantile", "gaussian"):
