@@ -347,6 +347,10 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
         ``network``-th of several)."""
         return [], []
 
+    def _networks_combined(self, ensemble, nets):
+        """Called once the fitted ``nets`` are loaded into ``ensemble``, the module
+        of several networks; what is learnt of them together goes here."""
+
     # -- fitting ----------------------------------------------------------------
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -545,6 +549,7 @@ class BaseRecurrentEstimator(BaseEstimator, metaclass=ABCMeta):
             for network, fitted in zip(unwrapped(self.net_.module_).networks, nets):
                 network.load_state_dict(unwrapped(fitted.module_).state_dict())
             _merge_optimizer_states(self.net_, nets)
+            self._networks_combined(unwrapped(self.net_.module_), nets)
             self.net_.history = nets[0].history
         self.device_ = device
         self._record_history(early_stopping, warn=not partial, nets=nets)

@@ -292,7 +292,8 @@ class IntervalCalibration(Callback):
       the validation outcomes' z-scores.
 
     With early stopping off (no held-out samples) or fewer than ``min_samples``
-    of them, forecasts are left as trained.
+    of them, forecasts are left as trained. The validation forecasts and
+    outcomes are kept in ``validation_``, for :func:`calibrate_ensemble`.
 
     Parameters
     ----------
@@ -317,6 +318,8 @@ class IntervalCalibration(Callback):
         device = next(module.parameters()).device
         shape = tuple(module.calibration.shape[:-1])
         forecasts, targets = [], []
+        with torch.no_grad():
+            module.calibration.fill_(1.0)  # factors are set afresh, not on top of a warm start's
         was_training = module.training
         module.eval()
         try:
@@ -330,6 +333,7 @@ class IntervalCalibration(Callback):
             return
         forecast = torch.cat(forecasts).double().cpu().numpy()
         target = torch.cat(targets).double().cpu().numpy()
+        self.validation_ = (forecast, target)
         factors = np.ones(shape + (head.n_params,))
         for index in np.ndindex(*shape):
             where = (slice(None),) + index
@@ -340,6 +344,77 @@ class IntervalCalibration(Callback):
             factors[index] = _calibration_factors(head, values[keep], outcome[keep])
         with torch.no_grad():
             module.calibration.copy_(torch.as_tensor(factors, dtype=module.calibration.dtype))
+
+
+def calibrate_ensemble(ensemble, nets, min_samples=10):
+    """Calibrate the combined forecast of an ensemble's networks, not each network's.
+
+    Each network's :class:`IntervalCalibration` made its own intervals hold on
+    the validation samples; combined, they over-cover: averaged quantiles lie
+    wider than the averaged forecast's errors, and a Gaussian mixture adds the
+    networks' disagreement to variances that already cover each one's errors.
+    Here the networks' uncalibrated validation forecasts (the same samples for
+    every network) are combined and the factors are chosen for the combination;
+    every network gets the same factors:
+
+    - quantiles: the conformal factors of the averaged quantiles; scaling every
+      network's distances from its median by one factor scales the average's
+      distances from its median by the same factor;
+    - Gaussian: the factor ``f`` on every network's standard deviation for
+      which the mixture's z-scores have a root mean square of 1 (the mixture's
+      variance is ``f**2 * mean(std**2) + spread of the means``).
+
+    Networks with no stored validation forecasts (early stopping off, a point
+    loss) keep their factors.
+    """
+    head = getattr(ensemble, "head", None)
+    callbacks = [dict(net.callbacks_).get("interval_calibration") for net in nets]
+    stored = [getattr(callback, "validation_", None) for callback in callbacks]
+    if head is None or any(entry is None for entry in stored):
+        return
+    target = stored[0][1]
+    if any(entry[1].shape != target.shape or not np.array_equal(
+        entry[1], target, equal_nan=True
+    ) for entry in stored):
+        return  # not the same validation samples: each network keeps its own factors
+    members = np.stack([entry[0] for entry in stored])  # (n_networks, n, *shape, n_params)
+    shape = target.shape[1:]
+    factors = np.ones(shape + (head.n_params,))
+    for index in np.ndindex(*shape):
+        outcome = target[(slice(None),) + index]
+        keep = ~np.isnan(outcome)
+        if keep.sum() < min_samples:
+            continue
+        forecasts = members[(slice(None), slice(None)) + index][:, keep]
+        if head.kind == "gaussian":
+            factors[index + (1,)] = _mixture_std_factor(forecasts, outcome[keep])
+        else:
+            factors[index] = _calibration_factors(head, forecasts.mean(axis=0), outcome[keep])
+    with torch.no_grad():
+        for network in ensemble.networks:
+            network.calibration.copy_(torch.as_tensor(factors, dtype=network.calibration.dtype))
+
+
+def _mixture_std_factor(forecasts, outcome, low=1e-3, high=1e3):
+    """The factor on each Gaussian's std (forecasts: (n_networks, n, 2)) for which
+    the equal mixture's z-scores have a root mean square of 1, within [low, high]."""
+    means, stds = forecasts[..., 0], forecasts[..., 1]
+    mean = means.mean(axis=0)
+    spread = ((means - mean) ** 2).mean(axis=0)
+    variance = (stds**2).mean(axis=0)
+    squared_error = (outcome - mean) ** 2
+
+    def mean_square_z(factor):
+        return np.mean(squared_error / (factor**2 * variance + spread))
+
+    if mean_square_z(low) <= 1:
+        return low
+    if mean_square_z(high) >= 1:
+        return high
+    for _ in range(100):  # bisection on a log scale; the mean square falls as f grows
+        middle = np.sqrt(low * high)
+        low, high = (middle, high) if mean_square_z(middle) > 1 else (low, middle)
+    return float(np.sqrt(low * high))
 
 
 def _calibration_factors(head, forecast, outcome):

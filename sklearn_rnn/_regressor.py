@@ -390,6 +390,11 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
             after.append(("linear_skip_refit", LinearSkipRefit()))
         return before, after
 
+    def _networks_combined(self, ensemble, nets):
+        from ._callbacks import calibrate_ensemble
+
+        calibrate_ensemble(ensemble, nets)
+
     def _has_attention(self):
         return super()._has_attention() or self.decoder == "attention"
 

@@ -272,3 +272,63 @@ def test_partial_fit_continues_each_network_from_its_optimizer_state(monkeypatch
             for key, value in alone.optimizer_.state[own].items():
                 torch.testing.assert_close(optimizer.state[mine][key], value)
     assert optimizer.param_groups[0]["lr"] == fitted[0].optimizer_.param_groups[0]["lr"]
+
+
+@pytest.mark.parametrize("distribution", ["quantile", "gaussian"])
+def test_an_ensembles_intervals_are_calibrated_as_combined_not_network_by_network(distribution):
+    from types import SimpleNamespace
+
+    from sklearn_rnn._callbacks import calibrate_ensemble
+
+    module = _ensemble(distribution).eval()
+    X = torch.randn(40, 6, 3)
+    with torch.no_grad():
+        each = torch.stack([network(X) for network in module.networks]).double().numpy()
+        combined = module(X).double().numpy()
+    # Outcomes the uncalibrated combination covers too narrowly on output 0, too widely on 1.
+    center = combined[..., 0] if distribution == "gaussian" else combined[..., 1]
+    width = combined[..., 1] if distribution == "gaussian" else combined[..., 2] - center
+    noise = np.random.RandomState(0).normal(size=center.shape) * width * np.array([3.0, 0.7])
+    outcome = center + noise
+    nets = [
+        SimpleNamespace(
+            callbacks_=[("interval_calibration", SimpleNamespace(validation_=(forecast, outcome)))]
+        )
+        for forecast in each
+    ]
+    calibrate_ensemble(module, nets)
+    factors = [network.calibration.numpy() for network in module.networks]
+    assert all(np.array_equal(f, factors[0]) for f in factors)  # one set for every network
+    with torch.no_grad():
+        calibrated = module(X).double().numpy()
+    if distribution == "gaussian":
+        z = (outcome - calibrated[..., 0]) / calibrated[..., 1]
+        np.testing.assert_allclose(np.sqrt((z**2).mean(axis=0)), 1.0, rtol=1e-4)
+        # Each network calibrated alone would be wider than the mixture needs: the
+        # mixture adds the networks' disagreement.
+        alone = np.sqrt((((outcome - each[..., 0]) / each[..., 1]) ** 2).mean(axis=1))
+        assert (factors[0][:, 1] < alone.mean(axis=0)).all()
+    else:
+        rank = int(np.ceil(41 * 0.9))  # the conformal rule's rank for 40 outcomes
+        for output in range(2):
+            low, high = calibrated[:, output, 0], calibrated[:, output, 2]
+            slack = 1e-5 * np.abs(outcome).max()  # the module computes in float32
+            assert rank <= (outcome[:, output] <= high + slack).sum() <= rank + 1
+            assert rank <= (outcome[:, output] >= low - slack).sum() <= rank + 1
+
+
+def test_a_mixtures_std_factor_counts_the_networks_disagreement():
+    from sklearn_rnn._callbacks import _mixture_std_factor
+
+    n = 1000
+    rng = np.random.RandomState(0)
+    errors = rng.normal(size=n)
+    errors *= 2.0 / np.sqrt((errors**2).mean())  # root mean square error exactly 2
+    # Two networks 1.2 either side of the outcome's mean forecast, each with std 0.5:
+    # the mixture's variance f**2 * 0.25 + 1.44 must be 4.
+    means = np.stack([np.full(n, -1.2), np.full(n, 1.2)])
+    forecasts = np.stack([means, np.full((2, n), 0.5)], axis=-1)
+    factor = _mixture_std_factor(forecasts, errors)
+    np.testing.assert_allclose(factor, np.sqrt(4 - 1.44) / 0.5, rtol=1e-6)
+    # Networks that disagree more than the errors: the smallest factor allowed.
+    assert _mixture_std_factor(forecasts * np.array([3.0, 1.0]), errors * 0.1) == 1e-3
