@@ -92,6 +92,28 @@ def test_intervals_cover_about_what_they_claim(Regressor):
     assert abs(np.mean((y[test] >= lower) & (y[test] <= upper)) - 0.9) < 0.05
 
 
+@pytest.mark.parametrize("loss", ["quantile", "gaussian"])
+def test_calibrating_again_gives_the_same_factors_not_factors_on_factors(loss, monkeypatch):
+    from sklearn_rnn._callbacks import IntervalCalibration
+
+    seen = []
+    calibrate = IntervalCalibration.on_train_end
+
+    def recording(self, net, X=None, y=None, **kwargs):
+        seen.append((self, net, X, y))
+        calibrate(self, net, X=X, y=y, **kwargs)
+
+    monkeypatch.setattr(IntervalCalibration, "on_train_end", recording)
+    X, y = make_windows(ar_series(200), 8)
+    params = dict(hidden_size=4, max_epochs=3, linear_skip=False, early_stopping=True)
+    LSTMRegressor(loss=loss, random_state=0, **params).fit(X, y)  # no refit after it
+    (callback, net, data, target), = seen
+    first = net.module_.calibration.clone()
+    assert not torch.allclose(first, torch.ones_like(first))
+    calibrate(callback, net, X=data, y=target)  # as a warm start's fit ends again
+    torch.testing.assert_close(net.module_.calibration, first)
+
+
 def test_shapes_for_windows_horizons_outputs_and_ragged_sequences(rng, ragged_sequences):
     series = np.column_stack([ar_series(300), ar_series(300, seed=1)])
     X, y = make_windows(series, 10)  # two targets
