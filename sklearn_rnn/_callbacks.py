@@ -292,18 +292,22 @@ class IntervalCalibration(Callback):
       the validation outcomes' z-scores.
 
     With early stopping off (no held-out samples) or fewer than ``min_samples``
-    of them, forecasts are left as trained. The validation forecasts and
-    outcomes are kept in ``validation_``, for :func:`calibrate_ensemble`.
+    of them, forecasts are left as trained.
 
     Parameters
     ----------
     min_samples : int, default=10
+    keep_validation : bool, default=False
+        Keep the validation forecasts and outcomes in ``validation_``, for
+        :func:`calibrate_ensemble` (a network of an ensemble); a single network's
+        would only weigh on its pickle.
     """
 
     once_per_fit = True  # not run again by partial_fit's later epochs
 
-    def __init__(self, min_samples=10):
+    def __init__(self, min_samples=10, keep_validation=False):
         self.min_samples = min_samples
+        self.keep_validation = keep_validation
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         from ._modules import DistributionHead
@@ -333,7 +337,8 @@ class IntervalCalibration(Callback):
             return
         forecast = torch.cat(forecasts).double().cpu().numpy()
         target = torch.cat(targets).double().cpu().numpy()
-        self.validation_ = (forecast, target)
+        if self.keep_validation:
+            self.validation_ = (forecast, target)
         factors = np.ones(shape + (head.n_params,))
         for index in np.ndindex(*shape):
             where = (slice(None),) + index
@@ -393,6 +398,8 @@ def calibrate_ensemble(ensemble, nets, min_samples=10):
     with torch.no_grad():
         for network in ensemble.networks:
             network.calibration.copy_(torch.as_tensor(factors, dtype=network.calibration.dtype))
+    for callback in callbacks:
+        del callback.validation_
 
 
 def _mixture_std_factor(forecasts, outcome, low=1e-3, high=1e3):

@@ -382,7 +382,8 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
 
         before, after = [], []
         if self.loss in ("quantile", "gaussian"):
-            after.append(("interval_calibration", IntervalCalibration()))
+            ensemble = self._n_networks() > 1  # its combined forecast is calibrated
+            after.append(("interval_calibration", IntervalCalibration(keep_validation=ensemble)))
         if self.linear_skip and not warm:  # a warm start keeps the fitted linear part
             kind, basis = self._linear_part(module_params, network)
             linear = LinearSkipFit(kind=kind, basis=basis)

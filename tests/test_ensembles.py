@@ -332,3 +332,14 @@ def test_a_mixtures_std_factor_counts_the_networks_disagreement():
     np.testing.assert_allclose(factor, np.sqrt(4 - 1.44) / 0.5, rtol=1e-6)
     # Networks that disagree more than the errors: the smallest factor allowed.
     assert _mixture_std_factor(forecasts * np.array([3.0, 1.0]), errors * 0.1) == 1e-3
+
+
+@pytest.mark.parametrize("loss", ["quantile", "gaussian"])
+def test_a_fitted_ensemble_shares_one_calibration(loss):
+    noise = np.random.RandomState(0).normal(size=300)
+    X, y = make_windows(np.sin(np.arange(300) / 5) + noise / 5, 10)
+    reg = LSTMRegressor(loss=loss, n_networks=2, hidden_size=4, max_epochs=3, random_state=0)
+    networks = reg.fit(X, y).net_.module_.networks
+    first, second = (network.calibration for network in networks)
+    torch.testing.assert_close(first, second)  # the combined forecast's factors
+    assert not torch.equal(first, torch.ones_like(first))

@@ -108,6 +108,7 @@ def test_calibrating_again_gives_the_same_factors_not_factors_on_factors(loss, m
     params = dict(hidden_size=4, max_epochs=3, linear_skip=False, early_stopping=True)
     LSTMRegressor(loss=loss, random_state=0, **params).fit(X, y)  # no refit after it
     (callback, net, data, target), = seen
+    assert not hasattr(callback, "validation_")  # a single network's pickle stays lean
     first = net.module_.calibration.clone()
     assert not torch.allclose(first, torch.ones_like(first))
     calibrate(callback, net, X=data, y=target)  # as a warm start's fit ends again
