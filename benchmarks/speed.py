@@ -15,7 +15,8 @@ shows medians and ratios to the hand-written loop (lower is better):
 Run: ``python benchmarks/speed.py`` (``--fast`` for a CI-sized smoke run);
 ``--device cuda`` runs every contender on the GPU (the hand-written loop holds
 its data there), ``--precision bfloat16`` runs the hand-written loop under
-``torch.autocast`` and sklearn-rnn with ``precision="bfloat16"``.
+``torch.autocast`` and sklearn-rnn with ``precision="bfloat16"`` (skorch's
+default path stays in float32).
 """
 
 import argparse

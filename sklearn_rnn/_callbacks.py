@@ -339,14 +339,8 @@ class IntervalCalibration(Callback):
         target = torch.cat(targets).double().cpu().numpy()
         if self.keep_validation:
             self.validation_ = (forecast, target)
-        factors = np.ones(shape + (head.n_params,))
-        for index in np.ndindex(*shape):
-            where = (slice(None),) + index
-            values, outcome = forecast[where], target[where]
-            keep = ~np.isnan(outcome)
-            if keep.sum() < self.min_samples:
-                continue
-            factors[index] = _calibration_factors(head, values[keep], outcome[keep])
+        factors = _factors_by_output(head, forecast[np.newaxis], target, self.min_samples)
+        factors = np.nan_to_num(factors, nan=1.0)  # left as trained
         with torch.no_grad():
             module.calibration.copy_(torch.as_tensor(factors, dtype=module.calibration.dtype))
 
@@ -370,7 +364,8 @@ def calibrate_ensemble(ensemble, nets, min_samples=10):
       variance is ``f**2 * mean(std**2) + spread of the means``).
 
     Networks with no stored validation forecasts (early stopping off, a point
-    loss) keep their factors.
+    loss) keep their factors; so do a Gaussian's outputs whose networks disagree
+    more on the validation samples than the combination errs (no factor fits).
     """
     head = getattr(ensemble, "head", None)
     callbacks = [dict(net.callbacks_).get("interval_calibration") for net in nets]
@@ -383,28 +378,42 @@ def calibrate_ensemble(ensemble, nets, min_samples=10):
     ) for entry in stored):
         return  # not the same validation samples: each network keeps its own factors
     members = np.stack([entry[0] for entry in stored])  # (n_networks, n, *shape, n_params)
+    factors = _factors_by_output(head, members, target, callbacks[0].min_samples)
+    with torch.no_grad():
+        for network in ensemble.networks:
+            own = network.calibration.double().cpu().numpy()
+            combined = np.where(np.isnan(factors), own, factors)
+            network.calibration.copy_(torch.as_tensor(combined, dtype=network.calibration.dtype))
+    for callback in callbacks:
+        del callback.validation_
+
+
+def _factors_by_output(head, members, target, min_samples):
+    """Calibration factors (*shape, n_params) of the combined forecast of
+    ``members`` (n_networks, n, *shape, n_params; one network or several) for the
+    outcomes ``target`` (n, *shape); NaN for an output with fewer than
+    ``min_samples`` real outcomes, or with no factor that fits."""
     shape = target.shape[1:]
-    factors = np.ones(shape + (head.n_params,))
+    factors = np.full(shape + (head.n_params,), np.nan)
     for index in np.ndindex(*shape):
         outcome = target[(slice(None),) + index]
         keep = ~np.isnan(outcome)
         if keep.sum() < min_samples:
             continue
         forecasts = members[(slice(None), slice(None)) + index][:, keep]
-        if head.kind == "gaussian":
-            factors[index + (1,)] = _mixture_std_factor(forecasts, outcome[keep])
+        if head.kind == "gaussian" and len(members) > 1:
+            factor = _mixture_std_factor(forecasts, outcome[keep])
+            if factor is not None:
+                factors[index] = (1.0, factor)
         else:
             factors[index] = _calibration_factors(head, forecasts.mean(axis=0), outcome[keep])
-    with torch.no_grad():
-        for network in ensemble.networks:
-            network.calibration.copy_(torch.as_tensor(factors, dtype=network.calibration.dtype))
-    for callback in callbacks:
-        del callback.validation_
+    return factors
 
 
 def _mixture_std_factor(forecasts, outcome, low=1e-3, high=1e3):
     """The factor on each Gaussian's std (forecasts: (n_networks, n, 2)) for which
-    the equal mixture's z-scores have a root mean square of 1, within [low, high]."""
+    the equal mixture's z-scores have a root mean square of 1, within [low, high];
+    None when the networks' disagreement alone is wider than the errors."""
     means, stds = forecasts[..., 0], forecasts[..., 1]
     mean = means.mean(axis=0)
     spread = ((means - mean) ** 2).mean(axis=0)
@@ -415,7 +424,7 @@ def _mixture_std_factor(forecasts, outcome, low=1e-3, high=1e3):
         return np.mean(squared_error / (factor**2 * variance + spread))
 
     if mean_square_z(low) <= 1:
-        return low
+        return None
     if mean_square_z(high) >= 1:
         return high
     for _ in range(100):  # bisection on a log scale; the mean square falls as f grows

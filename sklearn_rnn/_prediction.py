@@ -16,19 +16,31 @@ from ._batches import make_dataset, place_on_device, prediction_batches
 from ._data import RaggedSequences
 from ._modules import step_mask
 
-# On a GPU a prediction batch holds at least this many time steps (rows x longest
-# sequence): one kernel launch then covers thousands of rows, where batches of the
-# training size would leave the device idle between launches. The CPU keeps the
-# training batch size, which costs it nothing.
-GPU_PREDICTION_STEPS = 2**18
+# On a GPU a prediction batch's recurrent outputs hold up to this many values (rows x
+# longest sequence x the widest recurrent layer's outputs; 64 MiB of float32): one
+# kernel launch then covers thousands of rows, where batches of the training size
+# would leave the device idle between launches. The CPU keeps the training batch
+# size, which costs it nothing.
+GPU_PREDICTION_VALUES = 2**24
 
 
-def prediction_batch_size(batch_size, device, longest):
-    """Rows per prediction batch: ``batch_size`` on the CPU; on a GPU, enough rows
-    of ``longest`` steps to make ``GPU_PREDICTION_STEPS`` time steps, if more."""
+def prediction_batch_size(batch_size, device, longest, width):
+    """Rows per prediction batch: ``batch_size`` on the CPU; on a GPU, if more, the
+    rows of ``longest`` steps whose outputs of ``width`` values a step make up
+    ``GPU_PREDICTION_VALUES``."""
     if torch.device(device).type == "cpu":
         return batch_size
-    return max(batch_size, GPU_PREDICTION_STEPS // max(longest, 1))
+    return max(batch_size, GPU_PREDICTION_VALUES // (max(longest, 1) * max(width, 1)))
+
+
+def recurrent_width(module):
+    """Values a step of ``module``'s widest recurrent layer outputs (1 if none)."""
+    widths = [
+        layer.hidden_size * (2 if layer.bidirectional else 1)
+        for layer in module.modules()
+        if isinstance(layer, torch.nn.RNNBase)
+    ]
+    return max(widths, default=1)
 
 
 def batched_outputs(
@@ -51,7 +63,7 @@ def batched_outputs(
     mean, scale : ndarray of shape (n_features,)
         The input standardisation learnt in ``fit``.
     batch_size : int
-        Rows per batch; on a GPU, at least ``GPU_PREDICTION_STEPS`` time steps.
+        Rows per batch; more on a GPU (``prediction_batch_size``).
     compute : callable
         Takes a batch on the module's device (a tensor, or a dict of ``"X"``
         and ``"lengths"`` for ragged data) and returns a tensor with one row
@@ -76,7 +88,9 @@ def batched_outputs(
         sequences, mean, scale, future_scaling=future_scaling, sample_scaling=sample_scaling
     )
     dataset = place_on_device(dataset, device)
-    batch_size = prediction_batch_size(batch_size, device, sequences.longest)
+    batch_size = prediction_batch_size(
+        batch_size, device, sequences.longest, recurrent_width(module)
+    )
     n_samples, n_done, pieces = len(dataset), 0, []
     ragged_steps = step_outputs and isinstance(sequences, RaggedSequences)
     if module.training:

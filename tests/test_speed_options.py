@@ -136,12 +136,26 @@ def test_data_sets_move_to_a_gpu_whole_only_when_they_fit(monkeypatch):
 
 
 def test_gpu_predictions_come_in_batches_of_thousands_of_rows():
-    from sklearn_rnn._prediction import GPU_PREDICTION_STEPS, prediction_batch_size
+    from sklearn_rnn._modules import RecurrentNetwork
+    from sklearn_rnn._prediction import prediction_batch_size, recurrent_width
 
-    assert prediction_batch_size(32, "cpu", 64) == 32  # the CPU keeps the training size
-    assert prediction_batch_size(32, "cuda:0", 32) == GPU_PREDICTION_STEPS // 32 == 8192
-    assert prediction_batch_size(32, "mps", 2**20) == 32  # never below the training size
-    assert prediction_batch_size(10_000, "cuda", 64) == 10_000
+    assert prediction_batch_size(32, "cpu", 64, 64) == 32  # the CPU keeps the training size
+    assert prediction_batch_size(32, "cuda:0", 32, 64) == 8192  # 2**24 values
+    assert prediction_batch_size(32, "cuda", 32, 1024) == 512  # wide layers, fewer rows
+    assert prediction_batch_size(32, "mps", 2**20, 64) == 32  # never below the training size
+    assert prediction_batch_size(10_000, "cuda", 64, 64) == 10_000
+    network = RecurrentNetwork(input_size=2, output_size=1, hidden_size=16, bidirectional=True)
+    assert recurrent_width(network) == 32 and recurrent_width(torch.nn.Linear(2, 2)) == 1
+
+
+def test_unpickled_recurrent_layers_are_flattened_once(monkeypatch):
+    reg = LSTMRegressor(hidden_size=4, max_epochs=1, n_networks=1).fit(X[:32], y[:32])
+    flattened = []
+    monkeypatch.setattr(
+        torch.nn.RNNBase, "flatten_parameters", lambda layer: flattened.append(layer)
+    )
+    restored = pickle.loads(pickle.dumps(reg))
+    assert flattened == [restored.net_.module_.rnn]  # cuDNN's one block, on a GPU
 
 
 @pytest.mark.parametrize("kind", ["sequence", "window", "ragged"])
