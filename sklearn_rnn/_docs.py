@@ -16,6 +16,11 @@ nonlinearity : {"tanh", "relu"}, default="tanh"
     "hidden_size": """\
 hidden_size : int, default=64
     Number of features of the hidden state.""",
+    "rnn_regressor_hidden_size": """\
+hidden_size : int, default=16
+    Number of features of the hidden state. Smaller than the other regressors'
+    64: an Elman cell's correction to the linear part overfitted the few
+    windows of short series more often with 64 (``benchmarks/README.md``).""",
     "num_layers": """\
 num_layers : int, default=1
     Number of stacked recurrent layers.""",
@@ -463,7 +468,7 @@ def parameter_table(estimators):
     -------
     table : str
         A row per parameter, in signature order of first appearance: its
-        default, the estimators that have it, and the first sentence of its
+        default (the most common one, and the estimators whose differs), the estimators that have it, and the first sentence of its
         entry (from the class docstring, where the entry is not shared).
     """
     import inspect
@@ -476,7 +481,8 @@ def parameter_table(estimators):
             documented = {p.name: p for p in ClassDoc(cls)["Parameters"]}
             for name, param in inspect.signature(cls).parameters.items():
                 entry = PARAMETERS.get(name) or "\n".join([name] + documented[name].desc)
-                row = rows.setdefault(name, {"default": param.default, "entry": entry, "in": set()})
+                row = rows.setdefault(name, {"defaults": {}, "entry": entry, "in": set()})
+                row["defaults"][cls] = param.default
                 row["in"].add(cls)
     lines = ["| parameter | default | estimators | what it sets |", "|---|---|---|---|"]
     for name, row in rows.items():
@@ -487,5 +493,13 @@ def parameter_table(estimators):
             else:
                 owners.extend(f"`{cls.__name__}`" for cls in classes if cls in row["in"])
         owners = "all" if len(owners) == len(estimators) else ", ".join(owners)
-        lines.append(f"| `{name}` | `{row['default']!r}` | {owners} | {_summary(row['entry'])} |")
+        defaults = [repr(value) for value in row["defaults"].values()]
+        default = max(defaults, key=defaults.count)
+        others = [
+            f"`{cls.__name__}`: `{value!r}`"
+            for cls, value in row["defaults"].items()
+            if repr(value) != default
+        ]
+        default = f"`{default}`" + (f" ({', '.join(others)})" if others else "")
+        lines.append(f"| `{name}` | {default} | {owners} | {_summary(row['entry'])} |")
     return "\n".join(lines)

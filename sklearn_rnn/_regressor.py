@@ -802,7 +802,11 @@ class RNNRegressor(_RecurrentRegressor):
     Parameters
     ----------
     %(nonlinearity)s
-    %(network_parameters)s
+    %(rnn_regressor_hidden_size)s
+    %(num_layers)s
+    %(bidirectional)s
+    %(dropout)s
+    %(pooling)s
     %(return_sequences)s
     %(decoder)s
     %(linear_skip)s
@@ -854,7 +858,7 @@ class RNNRegressor(_RecurrentRegressor):
         self,
         *,
         nonlinearity="tanh",
-        hidden_size=64,
+        hidden_size=16,
         num_layers=1,
         bidirectional=False,
         dropout=0.0,

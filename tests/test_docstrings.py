@@ -58,6 +58,26 @@ def test_placeholders_are_all_filled():
         assert "%(" not in (obj.__doc__ or ""), path
 
 
+@pytest.mark.parametrize("name", [n for n in sklearn_rnn.__all__ if callable(getattr(sklearn_rnn, n))])
+def test_documented_defaults_are_the_signatures(name):
+    """A ``default=`` in a parameter's entry is the signature's default: shared
+    entries serve several estimators, and one estimator may differ."""
+    import ast
+
+    from numpydoc.docscrape import ClassDoc, FunctionDoc
+
+    obj = getattr(sklearn_rnn, name)
+    doc = ClassDoc(obj) if inspect.isclass(obj) else FunctionDoc(obj)
+    signature = inspect.signature(obj).parameters
+    for entry in doc["Parameters"]:
+        if "default=" not in entry.type:
+            continue
+        documented = ast.literal_eval(entry.type.split("default=", 1)[1].strip())
+        for parameter in entry.name.split(","):
+            actual = signature[parameter.strip()].default
+            assert actual == documented, f"{name}({parameter.strip()}={actual!r}), documented {documented!r}"
+
+
 def recurrent_estimators():
     from sklearn_rnn import (
         GRUClassifier,
