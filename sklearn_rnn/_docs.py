@@ -424,30 +424,35 @@ GROUPS = {
 _PLACEHOLDER = re.compile(r"^(?P<indent>[ \t]*)%\((?P<name>\w+)\)s[ \t]*$", re.MULTILINE)
 
 
-def _entry(name):
+def _entry(name, replaced=None):
     if name in GROUPS:
-        return "\n".join(_entry(member) for member in GROUPS[name])
+        return "\n".join(_entry(member, replaced) for member in GROUPS[name])
+    name = (replaced or {}).get(name, name)
     if name in PARAMETERS:
         return PARAMETERS[name]
     return ATTRIBUTES[name]
 
 
-def fill_doc(obj):
+def fill_doc(obj=None, **replaced):
     """Replace each ``%(name)s`` line of ``obj.__doc__`` with the shared entry ``name``.
 
     A placeholder stands alone on its line; the entry (or group of entries)
     is indented as the placeholder was. An unknown name is a ``KeyError`` at
-    import time, not a silently broken docstring.
+    import time, not a silently broken docstring. Called with keywords
+    (``@fill_doc(lr="rnn_classifier_lr")``), it documents those entries with
+    others instead, inside groups too: an estimator whose default differs.
     """
 
-    def replace(match):
-        indent = match["indent"]
-        return "\n".join(
-            indent + line if line else line for line in _entry(match["name"]).splitlines()
-        )
+    def decorate(obj):
+        def replace(match):
+            indent = match["indent"]
+            entry = _entry(match["name"], replaced)
+            return "\n".join(indent + line if line else line for line in entry.splitlines())
 
-    obj.__doc__ = _PLACEHOLDER.sub(replace, obj.__doc__)
-    return obj
+        obj.__doc__ = _PLACEHOLDER.sub(replace, obj.__doc__)
+        return obj
+
+    return decorate if obj is None else decorate(obj)
 
 
 def _summary(entry):

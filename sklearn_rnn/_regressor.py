@@ -791,7 +791,7 @@ class GRURegressor(_RecurrentRegressor):
     _cell = "gru"
 
 
-@fill_doc
+@fill_doc(hidden_size="rnn_regressor_hidden_size")
 class RNNRegressor(_RecurrentRegressor):
     """Sequence regressor built on an Elman recurrent network (``torch.nn.RNN``).
 
@@ -802,11 +802,7 @@ class RNNRegressor(_RecurrentRegressor):
     Parameters
     ----------
     %(nonlinearity)s
-    %(rnn_regressor_hidden_size)s
-    %(num_layers)s
-    %(bidirectional)s
-    %(dropout)s
-    %(pooling)s
+    %(network_parameters)s
     %(return_sequences)s
     %(decoder)s
     %(linear_skip)s
