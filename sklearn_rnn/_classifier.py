@@ -337,7 +337,7 @@ class GRUClassifier(_RecurrentClassifier):
     _cell = "gru"
 
 
-@fill_doc
+@fill_doc(lr="rnn_classifier_lr")
 class RNNClassifier(_RecurrentClassifier):
     """Sequence classifier built on an Elman recurrent network (``torch.nn.RNN``).
 
@@ -402,7 +402,7 @@ class RNNClassifier(_RecurrentClassifier):
         class_weight=None,
         max_epochs=200,
         batch_size=32,
-        lr=1e-2,
+        lr=3e-3,
         lr_schedule="plateau",
         optimizer="adam",
         weight_decay=0.0,

@@ -202,6 +202,11 @@ batch_size : int, default=32
     "lr": """\
 lr : float, default=0.01
     Learning rate of the optimizer.""",
+    "rnn_classifier_lr": """\
+lr : float, default=0.003
+    Learning rate of the optimizer. Lower than the other classifiers' 0.01, at
+    which some seeds of an Elman cell ended far below the rest on the quality
+    benchmark (ItalyPowerDemand 0.59 against 0.92-0.97; ``benchmarks/README.md``).""",
     "lr_schedule": """\
 lr_schedule : {"plateau", "constant"}, default="plateau"
     ``"plateau"`` halves the learning rate each time the monitored loss (see
