@@ -429,10 +429,12 @@ GROUPS = {
 _PLACEHOLDER = re.compile(r"^(?P<indent>[ \t]*)%\((?P<name>\w+)\)s[ \t]*$", re.MULTILINE)
 
 
-def _entry(name, replaced=None):
+def _entry(name, replaced=None, used=None):
     if name in GROUPS:
-        return "\n".join(_entry(member, replaced) for member in GROUPS[name])
-    name = (replaced or {}).get(name, name)
+        return "\n".join(_entry(member, replaced, used) for member in GROUPS[name])
+    if name in (replaced or {}):
+        used.add(name)
+        name = replaced[name]
     if name in PARAMETERS:
         return PARAMETERS[name]
     return ATTRIBUTES[name]
@@ -445,16 +447,23 @@ def fill_doc(obj=None, **replaced):
     is indented as the placeholder was. An unknown name is a ``KeyError`` at
     import time, not a silently broken docstring. Called with keywords
     (``@fill_doc(lr="rnn_classifier_lr")``), it documents those entries with
-    others instead, inside groups too: an estimator whose default differs.
+    others instead, inside groups too: an estimator whose default differs. A
+    replacement that the docstring never reaches is a ``KeyError`` as well.
     """
 
     def decorate(obj):
+        used = set()
+
         def replace(match):
             indent = match["indent"]
-            entry = _entry(match["name"], replaced)
+            entry = _entry(match["name"], replaced, used)
             return "\n".join(indent + line if line else line for line in entry.splitlines())
 
-        obj.__doc__ = _PLACEHOLDER.sub(replace, obj.__doc__)
+        if obj.__doc__:  # None under python -OO
+            obj.__doc__ = _PLACEHOLDER.sub(replace, obj.__doc__)
+            unused = sorted(set(replaced) - used)
+            if unused:
+                raise KeyError(f"{obj.__name__}'s docstring has no entry {unused} to replace.")
         return obj
 
     return decorate if obj is None else decorate(obj)
@@ -478,7 +487,8 @@ def parameter_table(estimators):
     -------
     table : str
         A row per parameter, in signature order of first appearance: its
-        default (the most common one, and the estimators whose differs), the estimators that have it, and the first sentence of its
+        default (the most common one, and the estimators whose default
+        differs), the estimators that have it, and the first sentence of its
         entry (from the class docstring, where the entry is not shared).
     """
     import inspect
@@ -502,9 +512,10 @@ def parameter_table(estimators):
                 owners.append(group)
             else:
                 owners.extend(f"`{cls.__name__}`" for cls in classes if cls in row["in"])
-        owners = "all" if len(owners) == len(estimators) else ", ".join(owners)
+        everywhere = all(set(classes) <= row["in"] for classes in estimators.values())
+        owners = "all" if everywhere else ", ".join(owners)
         defaults = [repr(value) for value in row["defaults"].values()]
-        default = max(defaults, key=defaults.count)
+        default = max(defaults, key=defaults.count)  # on a tie, the first estimator's
         others = [
             f"`{cls.__name__}`: `{value!r}`"
             for cls, value in row["defaults"].items()

@@ -58,10 +58,14 @@ def test_placeholders_are_all_filled():
         assert "%(" not in (obj.__doc__ or ""), path
 
 
-@pytest.mark.parametrize("name", [n for n in sklearn_rnn.__all__ if callable(getattr(sklearn_rnn, n))])
+PUBLIC_CALLABLES = [name for name in sklearn_rnn.__all__ if callable(getattr(sklearn_rnn, name))]
+
+
+@pytest.mark.parametrize("name", PUBLIC_CALLABLES)
 def test_documented_defaults_are_the_signatures(name):
-    """A ``default=`` in a parameter's entry is the signature's default: shared
-    entries serve several estimators, and one estimator may differ."""
+    """Each parameter's entry says ``default=`` exactly when the signature has one,
+    and it is the signature's, of the same type: shared entries serve several
+    estimators, and one estimator may differ."""
     import ast
 
     from numpydoc.docscrape import ClassDoc, FunctionDoc
@@ -70,12 +74,16 @@ def test_documented_defaults_are_the_signatures(name):
     doc = ClassDoc(obj) if inspect.isclass(obj) else FunctionDoc(obj)
     signature = inspect.signature(obj).parameters
     for entry in doc["Parameters"]:
-        if "default=" not in entry.type:
-            continue
-        documented = ast.literal_eval(entry.type.split("default=", 1)[1].strip())
-        for parameter in entry.name.split(","):
-            actual = signature[parameter.strip()].default
-            assert actual == documented, f"{name}({parameter.strip()}={actual!r}), documented {documented!r}"
+        for parameter in (part.strip() for part in entry.name.split(",")):
+            actual = signature[parameter].default
+            if actual is inspect.Parameter.empty or parameter.startswith("*"):
+                assert "default=" not in entry.type, f"{name}({parameter}) has no default"
+                continue
+            assert "default=" in entry.type, f"{name}({parameter}={actual!r}): no default="
+            documented = ast.literal_eval(entry.type.split("default=", 1)[1].strip())
+            assert type(actual) is type(documented) and actual == documented, (
+                f"{name}({parameter}={actual!r}), documented {documented!r}"
+            )
 
 
 def recurrent_estimators():
