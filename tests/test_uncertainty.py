@@ -75,16 +75,25 @@ def test_untrained_heads_give_the_gaussian_around_the_offset():
 
 @pytest.mark.parametrize("Regressor", [LSTMRegressor, GRURegressor, RNNRegressor])
 def test_intervals_cover_about_what_they_claim(Regressor):
-    # 600 test outcomes (a coverage's sampling error is about 1.5 points) of a stationary
-    # series: a trend would add the error of extrapolating past the training levels.
-    X, y = make_windows(ar_series(1012, trend=0.0), 12)
+    # Stationary series (a trend would add the error of extrapolating past the training
+    # levels), each fitted on 400 windows and scored on the next 600. One series is not
+    # enough: its 80 validation windows calibrate the intervals, and from one series to
+    # the next the 80% interval's coverage moved by 3-8 points (0.73-0.83 for these
+    # regressors on series 0, 1 and 2). It also falls 2-3 points short on average,
+    # since the validation windows that calibrate are the ones early stopping chose
+    # the epoch on. So the coverage is pooled over three series.
     train, test = slice(0, 400), slice(400, None)
-    reg = Regressor(loss="quantile", quantiles=(0.05, 0.1, 0.9, 0.95), random_state=0)
-    reg.fit(X[train], y[train])
-    for coverage in (0.8, 0.9):
-        lower, upper = np.moveaxis(reg.predict_interval(X[test], coverage), -1, 0)
-        covered = np.mean((y[test] >= lower) & (y[test] <= upper))
-        assert abs(covered - coverage) < 0.05, (coverage, covered)
+    covered = {0.8: [], 0.9: []}
+    for series in range(3):
+        X, y = make_windows(ar_series(1012, seed=series, trend=0.0), 12)
+        reg = Regressor(loss="quantile", quantiles=(0.05, 0.1, 0.9, 0.95), random_state=0)
+        reg.fit(X[train], y[train])
+        for coverage in covered:
+            lower, upper = np.moveaxis(reg.predict_interval(X[test], coverage), -1, 0)
+            covered[coverage].append(np.mean((y[test] >= lower) & (y[test] <= upper)))
+    for coverage, shares in covered.items():
+        assert abs(np.mean(shares) - coverage) < 0.05, (coverage, shares)
+    X, y = make_windows(ar_series(1012, trend=0.0), 12)
     gaussian = Regressor(loss="gaussian", random_state=0).fit(X[train], y[train])
     mean, std = gaussian.predict(X[test], return_std=True)
     assert np.all(std > 0) and 0.8 < np.median(std) < 1.25  # the noise's spread is 1
