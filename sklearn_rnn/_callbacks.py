@@ -288,8 +288,13 @@ class IntervalCalibration(Callback):
       non-decreasing away from the median, so quantiles still never cross
       (Romano et al. 2019's conformalized quantile regression, one quantile at
       a time);
-    - a Gaussian's standard deviation is multiplied by the root mean square of
-      the validation outcomes' z-scores.
+    - a Gaussian's standard deviation is multiplied by ``sqrt(sum(z**2) / (n - 2))``
+      over the ``n`` validation outcomes' z-scores ``z``: their root mean square,
+      widened by ``sqrt(n / (n - 2))``. A spread estimated from ``n`` outcomes makes
+      the next z-score a Student t with ``n`` degrees of freedom, whose variance is
+      ``n / (n - 2)``; the Gaussian takes that variance, so its intervals do not
+      fall short for being calibrated on few outcomes (on 10, the root mean square
+      alone gives an 80% interval 77% of outcomes, this 82%).
 
     With early stopping off (no held-out samples) or fewer than ``min_samples``
     of them, forecasts are left as trained.
@@ -363,8 +368,9 @@ def calibrate_ensemble(ensemble, nets):
       network's distances from its median by one factor scales the average's
       distances from its median by the same factor;
     - Gaussian: the factor ``f`` on every network's standard deviation for
-      which the mixture's z-scores have a root mean square of 1 (the mixture's
-      variance is ``f**2 * mean(std**2) + spread of the means``).
+      which the mixture's z-scores have a mean square of ``(n - 2) / n`` (the
+      mixture's variance is ``f**2 * mean(std**2) + spread of the means``), the
+      finite-sample rule of :class:`IntervalCalibration`.
 
     Networks with no stored validation forecasts (early stopping off, a point
     loss) keep their factors; so do a Gaussian's outputs whose networks disagree
@@ -401,7 +407,7 @@ def _factors_by_output(head, members, target, min_samples):
     for index in np.ndindex(*shape):
         outcome = target[(slice(None),) + index]
         keep = ~np.isnan(outcome)
-        if keep.sum() < min_samples:
+        if keep.sum() < max(min_samples, 3):  # the finite-sample rule divides by n - 2
             continue
         forecasts = members[(slice(None), slice(None)) + index][:, keep]
         if head.kind == "gaussian" and len(members) > 1:
@@ -415,16 +421,18 @@ def _factors_by_output(head, members, target, min_samples):
 
 def _mixture_std_factor(forecasts, outcome, low=1e-3, high=1e3):
     """The factor on each Gaussian's std (forecasts: (n_networks, n, 2)) for which
-    the equal mixture's z-scores have a root mean square of 1, within [low, high];
-    None when the networks' disagreement alone is wider than the errors."""
+    the equal mixture's z-scores have a mean square of ``(n - 2) / n``, within
+    [low, high]; None when the networks' disagreement alone is wider than the
+    errors."""
     means, stds = forecasts[..., 0], forecasts[..., 1]
     mean = means.mean(axis=0)
     spread = ((means - mean) ** 2).mean(axis=0)
     variance = (stds**2).mean(axis=0)
     squared_error = (outcome - mean) ** 2
+    degrees = len(outcome) - 2  # the Student t's variance n / (n - 2): see _calibration_factors
 
-    def mean_square_z(factor):
-        return np.mean(squared_error / (factor**2 * variance + spread))
+    def mean_square_z(factor):  # scaled so that the target is 1
+        return np.sum(squared_error / (factor**2 * variance + spread)) / degrees
 
     if mean_square_z(low) <= 1:
         return None
@@ -441,7 +449,9 @@ def _calibration_factors(head, forecast, outcome):
     factors = np.ones(head.n_params)
     if head.kind == "gaussian":
         z = (outcome - forecast[:, 0]) / forecast[:, 1]
-        factors[1] = np.sqrt(np.mean(z**2))
+        # The variance of the Student t that a spread estimated from n outcomes makes of
+        # the next z-score: n / (n - 2) times the mean square.
+        factors[1] = np.sqrt(np.sum(z**2) / (len(z) - 2))
         return factors
     n = len(outcome)
     median = forecast[:, head.center]

@@ -308,7 +308,8 @@ def test_an_ensembles_intervals_are_calibrated_as_combined_not_network_by_networ
         calibrated = module(X).double().numpy()
     if distribution == "gaussian":
         z = (outcome - calibrated[..., 0]) / calibrated[..., 1]
-        np.testing.assert_allclose(np.sqrt((z**2).mean(axis=0)), 1.0, rtol=1e-4)
+        # The finite-sample rule: a mean square of (n - 2) / n over the 40 outcomes.
+        np.testing.assert_allclose((z**2).mean(axis=0), 38 / 40, rtol=2e-4)
         # Each network calibrated alone would be wider than the mixture needs: the
         # mixture adds the networks' disagreement.
         alone = np.sqrt((((outcome - each[..., 0]) / each[..., 1]) ** 2).mean(axis=1))
@@ -330,11 +331,12 @@ def test_a_mixtures_std_factor_counts_the_networks_disagreement():
     errors = rng.normal(size=n)
     errors *= 2.0 / np.sqrt((errors**2).mean())  # root mean square error exactly 2
     # Two networks 1.2 either side of the outcome's mean forecast, each with std 0.5:
-    # the mixture's variance f**2 * 0.25 + 1.44 must be 4.
+    # the mixture's variance f**2 * 0.25 + 1.44 must be 4, times n / (n - 2) (the
+    # finite-sample rule of the calibration).
     means = np.stack([np.full(n, -1.2), np.full(n, 1.2)])
     forecasts = np.stack([means, np.full((2, n), 0.5)], axis=-1)
     factor = _mixture_std_factor(forecasts, errors)
-    np.testing.assert_allclose(factor, np.sqrt(4 - 1.44) / 0.5, rtol=1e-6)
+    np.testing.assert_allclose(factor, np.sqrt(4 * n / (n - 2) - 1.44) / 0.5, rtol=1e-6)
     # Networks that disagree more than the errors: no factor fits (each keeps its own).
     assert _mixture_std_factor(forecasts * np.array([3.0, 1.0]), errors * 0.1) is None
 

@@ -101,6 +101,26 @@ def test_intervals_cover_about_what_they_claim(Regressor):
     assert abs(np.mean((y[test] >= lower) & (y[test] <= upper)) - 0.9) < 0.05
 
 
+def test_a_gaussian_calibrated_on_ten_outcomes_does_not_fall_short():
+    # The root mean square of 10 z-scores would give an 80% interval 77% of the next
+    # outcomes and a 90% interval 87% (the next z-score is a Student t with 10 degrees
+    # of freedom over that estimate); the calibration gives the t's variance instead.
+    from types import SimpleNamespace
+
+    from scipy.stats import norm
+
+    from sklearn_rnn._callbacks import _calibration_factors
+
+    head = SimpleNamespace(kind="gaussian", n_params=2)
+    rng = np.random.RandomState(0)
+    draws = rng.normal(scale=2.0, size=(20000, 11))  # the forecast says 1; the truth is 2
+    forecast = np.tile([0.0, 1.0], (10, 1))
+    std = np.array([_calibration_factors(head, forecast, row[:10])[1] for row in draws])
+    for level in (0.8, 0.9):
+        covered = np.mean(np.abs(draws[:, 10]) <= norm.ppf((1 + level) / 2) * std)
+        assert level - 0.01 < covered < level + 0.03, (level, covered)
+
+
 @pytest.mark.parametrize("loss", ["quantile", "gaussian"])
 def test_calibrating_again_gives_the_same_factors_not_factors_on_factors(loss, monkeypatch):
     from sklearn_rnn._callbacks import IntervalCalibration
