@@ -292,12 +292,14 @@ class IntervalCalibration(Callback):
       over the ``n`` validation outcomes' z-scores ``z``: their root mean square,
       widened by ``sqrt(n / (n - 2))``. A spread estimated from ``n`` outcomes makes
       the next z-score a Student t with ``n`` degrees of freedom, whose variance is
-      ``n / (n - 2)``; the Gaussian takes that variance, so its intervals do not
-      fall short for being calibrated on few outcomes (on 10, the root mean square
-      alone gives an 80% interval 77% of outcomes, this 82%).
+      ``n / (n - 2)``; the Gaussian takes that variance, so its 80% and 90%
+      intervals do not fall short for being calibrated on few outcomes. On 10, the
+      root mean square alone gives an 80% interval that holds 77% of the next
+      outcomes and a 90% one 87%; this rule, 82% and 90%. Further out the t's tails
+      are heavier than the Gaussian's: a 99% interval holds 98% of them.
 
     With early stopping off (no held-out samples) or fewer than ``min_samples``
-    of them, forecasts are left as trained.
+    of them (and, for a Gaussian, fewer than 3), forecasts are left as trained.
 
     Parameters
     ----------
@@ -401,13 +403,14 @@ def _factors_by_output(head, members, target, min_samples):
     """Calibration factors (*shape, n_params) of the combined forecast of
     ``members`` (n_networks, n, *shape, n_params; one network or several) for the
     outcomes ``target`` (n, *shape); NaN for an output with fewer than
-    ``min_samples`` real outcomes, or with no factor that fits."""
+    ``min_samples`` real outcomes (a Gaussian's finite-sample rule needs 3), or
+    with no factor that fits."""
     shape = target.shape[1:]
     factors = np.full(shape + (head.n_params,), np.nan)
     for index in np.ndindex(*shape):
         outcome = target[(slice(None),) + index]
         keep = ~np.isnan(outcome)
-        if keep.sum() < max(min_samples, 3):  # the finite-sample rule divides by n - 2
+        if keep.sum() < (max(min_samples, 3) if head.kind == "gaussian" else min_samples):
             continue
         forecasts = members[(slice(None), slice(None)) + index][:, keep]
         if head.kind == "gaussian" and len(members) > 1:
@@ -422,25 +425,25 @@ def _factors_by_output(head, members, target, min_samples):
 def _mixture_std_factor(forecasts, outcome, low=1e-3, high=1e3):
     """The factor on each Gaussian's std (forecasts: (n_networks, n, 2)) for which
     the equal mixture's z-scores have a mean square of ``(n - 2) / n``, within
-    [low, high]; None when the networks' disagreement alone is wider than the
-    errors."""
+    [low, high]; None when the networks' disagreement alone is that wide (with
+    the factor at ``low``, the mean square is already that small)."""
     means, stds = forecasts[..., 0], forecasts[..., 1]
     mean = means.mean(axis=0)
     spread = ((means - mean) ** 2).mean(axis=0)
     variance = (stds**2).mean(axis=0)
     squared_error = (outcome - mean) ** 2
-    degrees = len(outcome) - 2  # the Student t's variance n / (n - 2): see _calibration_factors
+    degrees = len(outcome) - 2  # the finite-sample rule of _calibration_factors
 
-    def mean_square_z(factor):  # scaled so that the target is 1
+    def relative_square_z(factor):  # the z-scores' mean square over (n - 2) / n
         return np.sum(squared_error / (factor**2 * variance + spread)) / degrees
 
-    if mean_square_z(low) <= 1:
+    if relative_square_z(low) <= 1:
         return None
-    if mean_square_z(high) >= 1:
+    if relative_square_z(high) >= 1:
         return high
     for _ in range(100):  # bisection on a log scale; the mean square falls as f grows
         middle = np.sqrt(low * high)
-        low, high = (middle, high) if mean_square_z(middle) > 1 else (low, middle)
+        low, high = (middle, high) if relative_square_z(middle) > 1 else (low, middle)
     return float(np.sqrt(low * high))
 
 
@@ -449,8 +452,8 @@ def _calibration_factors(head, forecast, outcome):
     factors = np.ones(head.n_params)
     if head.kind == "gaussian":
         z = (outcome - forecast[:, 0]) / forecast[:, 1]
-        # The variance of the Student t that a spread estimated from n outcomes makes of
-        # the next z-score: n / (n - 2) times the mean square.
+        # A spread estimated from n outcomes makes the next z-score a Student t, of
+        # variance n / (n - 2): the squared factor is that times the mean square.
         factors[1] = np.sqrt(np.sum(z**2) / (len(z) - 2))
         return factors
     n = len(outcome)

@@ -109,7 +109,7 @@ def test_a_gaussian_calibrated_on_ten_outcomes_does_not_fall_short():
 
     from scipy.stats import norm
 
-    from sklearn_rnn._callbacks import _calibration_factors
+    from sklearn_rnn._callbacks import _calibration_factors, _factors_by_output
 
     head = SimpleNamespace(kind="gaussian", n_params=2)
     rng = np.random.RandomState(0)
@@ -119,6 +119,9 @@ def test_a_gaussian_calibrated_on_ten_outcomes_does_not_fall_short():
     for level in (0.8, 0.9):
         covered = np.mean(np.abs(draws[:, 10]) <= norm.ppf((1 + level) / 2) * std)
         assert level - 0.01 < covered < level + 0.03, (level, covered)
+    # Two outcomes leave no degrees of freedom: the spread stays as trained (NaN).
+    members, outcomes = forecast[np.newaxis, :2, np.newaxis], draws[0, :2, np.newaxis]
+    assert np.isnan(_factors_by_output(head, members, outcomes, min_samples=1)).all()
 
 
 @pytest.mark.parametrize("loss", ["quantile", "gaussian"])
