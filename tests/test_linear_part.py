@@ -9,7 +9,13 @@ from sklearn.linear_model import Ridge, RidgeCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sklearn_rnn import GRURegressor, LSTMRegressor, SlidingWindowTransformer, make_windows
+from sklearn_rnn import (
+    GRURegressor,
+    LSTMRegressor,
+    RNNRegressor,
+    SlidingWindowTransformer,
+    make_windows,
+)
 from sklearn_rnn._data import DenseSequences
 from sklearn_rnn._ridge import DEFAULT_ALPHAS, ChangeBasis, LinearPart, StreamingRidge
 from sklearn_rnn._scaling import continued_features
@@ -145,6 +151,14 @@ def test_auto_one_step_ahead_averages_a_network_on_each_linear_part():
     np.testing.assert_allclose(
         second.skip.weight.detach().sum(), both.net_.module_.skip.weight.detach().sum(), rtol=0.2
     )
+    # The Elman cell's "auto" fits two networks on each, alternating.
+    quartet = RNNRegressor(**small).fit(X, y)
+    assert (quartet.linear_skip_, quartet.n_networks_) == ("alternate", 4)
+    skips = [network.skip.weight.detach().numpy() for network in quartet.net_.module_.networks]
+    # The same regression, refitted after each network's own correction:
+    np.testing.assert_allclose(skips[2], skips[0], rtol=0.05, atol=1e-3)
+    np.testing.assert_allclose(skips[3], skips[1], rtol=0.05, atol=1e-3)
+    assert not np.allclose(skips[1], skips[0], rtol=0.05, atol=1e-3)
     # Several networks alternate; several steps ahead, or shuffled, they all share one.
     assert LSTMRegressor(n_networks=3, **small).fit(X, y).linear_skip_ == "alternate"
     order = np.random.RandomState(0).permutation(len(X))
