@@ -132,11 +132,11 @@ n_networks : int or "auto", default="auto"
     four for ``RNNRegressor``, two on each (they beat two by 0.6% of
     RidgeCV's error on average, no series losing over ten seeds, at 1.8 times
     the fit time); one otherwise (``partial_fit`` included). Each is fitted
-    as a one-network model would be, with its own seed (the first with ``random_state``'s, the
-    others derived from it): its own initial weights, batch order, early
-    stopping, linear part and interval calibration (with ``linear_skip=False``
-    and a point loss, each is the forecasting network without its linear
-    part). Where ``linear_skip_`` is ``"alternate"`` (one step ahead, see
+    as a one-network model would be, with its own seed (the first with
+    ``random_state``'s, the others derived from it): its own initial weights,
+    batch order, early stopping, linear part and interval calibration (with
+    ``linear_skip=False`` and a point loss, each is the forecasting network
+    without its linear part). Where ``linear_skip_`` is ``"alternate"`` (one step ahead, see
     above), the second, fourth, ... networks are fitted on the ``"both"``
     linear part, the others on ``"levels"``. The forecast is their mean;
     quantiles are averaged level by level, Gaussians combined into the
