@@ -399,6 +399,11 @@ def calibrate_ensemble(ensemble, nets):
         del callback.validation_
 
 
+# A Gaussian's spread estimated from n outcomes makes the next z-score a Student t of
+# variance n / (n - 2): its calibration divides the squared z-scores by n - 2.
+_STUDENT_T_LOST_DEGREES = 2
+
+
 def _factors_by_output(head, members, target, min_samples):
     """Calibration factors (*shape, n_params) of the combined forecast of
     ``members`` (n_networks, n, *shape, n_params; one network or several) for the
@@ -410,7 +415,10 @@ def _factors_by_output(head, members, target, min_samples):
     for index in np.ndindex(*shape):
         outcome = target[(slice(None),) + index]
         keep = ~np.isnan(outcome)
-        if keep.sum() < (max(min_samples, 3) if head.kind == "gaussian" else min_samples):
+        least = min_samples
+        if head.kind == "gaussian":
+            least = max(least, _STUDENT_T_LOST_DEGREES + 1)
+        if keep.sum() < least:
             continue
         forecasts = members[(slice(None), slice(None)) + index][:, keep]
         if head.kind == "gaussian" and len(members) > 1:
@@ -432,7 +440,7 @@ def _mixture_std_factor(forecasts, outcome, low=1e-3, high=1e3):
     spread = ((means - mean) ** 2).mean(axis=0)
     variance = (stds**2).mean(axis=0)
     squared_error = (outcome - mean) ** 2
-    degrees = len(outcome) - 2  # the finite-sample rule of _calibration_factors
+    degrees = len(outcome) - _STUDENT_T_LOST_DEGREES
 
     def relative_square_z(factor):  # the z-scores' mean square over (n - 2) / n
         return np.sum(squared_error / (factor**2 * variance + spread)) / degrees
@@ -452,9 +460,7 @@ def _calibration_factors(head, forecast, outcome):
     factors = np.ones(head.n_params)
     if head.kind == "gaussian":
         z = (outcome - forecast[:, 0]) / forecast[:, 1]
-        # A spread estimated from n outcomes makes the next z-score a Student t, of
-        # variance n / (n - 2): the squared factor is that times the mean square.
-        factors[1] = np.sqrt(np.sum(z**2) / (len(z) - 2))
+        factors[1] = np.sqrt(np.sum(z**2) / (len(z) - _STUDENT_T_LOST_DEGREES))
         return factors
     n = len(outcome)
     median = forecast[:, head.center]
