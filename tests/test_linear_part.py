@@ -151,7 +151,8 @@ def test_auto_one_step_ahead_averages_a_network_on_each_linear_part():
     np.testing.assert_allclose(
         second.skip.weight.detach().sum(), both.net_.module_.skip.weight.detach().sum(), rtol=0.2
     )
-    # The Elman cell's "auto" fits two networks on each, alternating.
+    # The Elman cell's and the GRU's "auto" fit two networks on each, alternating.
+    assert GRURegressor(**small).fit(X, y).n_networks_ == 4
     quartet = RNNRegressor(**small).fit(X, y)
     assert (quartet.linear_skip_, quartet.n_networks_) == ("alternate", 4)
     skips = [network.skip.weight.detach().numpy() for network in quartet.net_.module_.networks]
