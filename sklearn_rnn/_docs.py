@@ -132,8 +132,9 @@ n_networks : int or "auto", default="auto"
     average in ``benchmarks/quality.py``, at about twice the fit time), and
     four for ``RNNRegressor`` and ``GRURegressor``, two on each (for the
     RNN they beat two by 0.6% of RidgeCV's error on average, no series losing
-    over ten seeds; for the GRU by 0.3% over ten seeds, and its worst seed
-    went from 11% to 7% worse than RidgeCV; at about twice the fit time);
+    over ten seeds; for the GRU by 0.3% over ten seeds, co2 losing 0.5%, and
+    its worst seed went from 11% to 7% worse than RidgeCV; at about twice the
+    fit time);
     one otherwise (``partial_fit`` included). Each is fitted
     as a one-network model would be, with its own seed (the first with
     ``random_state``'s, the others derived from it): its own initial weights,
