@@ -15,10 +15,10 @@ history up to the month before:
 The test months reach 622 thousand passengers, far above the training maximum
 of 505: the regressors' linear part (``linear_skip``, a ridge autoregression on
 the window) carries the level there, and the recurrent network corrects what
-it misses. One month ahead the regressors fit two such networks (the GRU two
-of each), one on a ridge on the window's values and one on that averaged with a
-ridge on its changes, and average their forecasts (``n_networks="auto"``). The numbers are printed,
-whoever wins, with a plot.
+it misses. One month ahead the regressors fit four such networks, two on a
+ridge on the window's values and two on that averaged with a ridge on its
+changes, and average their forecasts (``n_networks="auto"``). The numbers are
+printed, whoever wins, with a plot.
 
 Run: ``python examples/airline_window_pipeline.py`` (``SKLEARN_RNN_FAST=1`` for a
 single seed, as CI does).

@@ -32,7 +32,7 @@ t = np.arange(1200 if not FAST else 400)
 series = np.sin(2 * np.pi * t / 50) + 0.5 * np.sin(2 * np.pi * t / 7) + 0.1 * rng.normal(size=len(t))
 rows, target = series[:-1].reshape(-1, 1), series[1:]  # row t -> the value at t + 1
 
-# One network per candidate in CI's fast run (the default fits two one step ahead).
+# One network per candidate in CI's fast run (the default fits four one step ahead).
 networks = 1 if FAST else "auto"
 pipeline = make_pipeline(
     StandardScaler(),

@@ -95,9 +95,8 @@ linear_skip : {"auto", "levels", "changes", "both"} or bool, default="auto"
       that continue the windows' features, with inputs and targets scaled per
       feature (not by series or window): ``"both"`` several steps ahead; one
       step ahead, the networks alternate between ``"levels"`` and ``"both"``
-      (``n_networks="auto"`` then fits two, four for ``RNNRegressor`` and
-      ``GRURegressor``, if early stopping holds samples out), or
-      ``"levels"`` for one network.
+      (``n_networks="auto"`` then fits four, if early stopping holds
+      samples out), or ``"levels"`` for one network.
       ``"levels"`` otherwise. Measured in ``benchmarks/quality.py``: several
       steps ahead, the average beats either regression alone on most series;
       one step ahead each wins on some series, and a network on each,
@@ -125,17 +124,16 @@ window_norm : {"auto", "window", "both"} or None, default="auto"
     see later ones.""",
     "n_networks": """\
 n_networks : int or "auto", default="auto"
-    Networks fitted and averaged, a deep ensemble. ``"auto"``: two when
+    Networks fitted and averaged, a deep ensemble. ``"auto"``: four when
     ``linear_skip="auto"`` (or True) forecasts one step ahead of targets that
-    continue the windows, with early stopping, one on each linear part (see
-    ``linear_skip``: it beat one network by 2-3% of RidgeCV's error on
-    average in ``benchmarks/quality.py``, at about twice the fit time), and
-    four for ``RNNRegressor`` and ``GRURegressor``, two on each (for the
-    RNN they beat two by 0.6% of RidgeCV's error on average, no series losing
-    over ten seeds; for the GRU by 0.3% over ten seeds, co2 losing 0.5%, and
-    its worst seed went from 11% to 7% worse than RidgeCV; at about twice the
-    fit time);
-    one otherwise (``partial_fit`` included). Each is fitted
+    continue the windows, with early stopping, two on each linear part (see
+    ``linear_skip``). Measured in ``benchmarks/quality.py``: a network on each
+    part beat one network by 2-3% of RidgeCV's error on average; two on each
+    beat one on each by another 0.2-0.6% over ten seeds and narrowed the
+    worst seeds (the LSTM's from 9% to 7% worse than RidgeCV, the GRU's
+    from 11% to 7%), at about twice the fit time, some series losing a
+    little (the GRU's co2 0.5%). One otherwise
+    (``partial_fit`` included). Each is fitted
     as a one-network model would be, with its own seed (the first with
     ``random_state``'s, the others derived from it): its own initial weights,
     batch order, early stopping, linear part and interval calibration (with

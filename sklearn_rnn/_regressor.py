@@ -19,12 +19,15 @@ from ._targets import TrainingTargets, flatten_steps, numeric_targets
 ALTERNATING_KINDS = ("levels", "both")
 
 
+# With n_networks="auto", one step ahead: networks on each of ALTERNATING_KINDS,
+# averaged. Two on each beat one on each for every cell over ten seeds, mostly by
+# narrowing the worst seeds (benchmarks/README.md, "Defaults changed").
+AUTO_NETWORKS_PER_LINEAR_PART = 2
+
+
 class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
     """Regression on top of the shared recurrent core: the regressors' signature,
     targets and outputs."""
-
-    # With n_networks="auto", one step ahead: networks on each of ALTERNATING_KINDS.
-    _auto_networks_per_linear_part = 1
 
     _parameter_constraints: dict = {
         **BaseRecurrentEstimator._parameter_constraints,
@@ -264,8 +267,7 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrentEstimator):
             self.target_features_ = None  # else set with the scaling by series
         self.linear_skip_ = self._resolved_linear_skip(sequences, y, spec, early_stopping)
         if self.n_networks == "auto":
-            # Networks per linear part, averaged (measured in benchmarks/quality.py).
-            per_part = self._auto_networks_per_linear_part
+            per_part = AUTO_NETWORKS_PER_LINEAR_PART
             alternate = self.linear_skip_ == "alternate"
             self.n_networks_ = per_part * len(ALTERNATING_KINDS) if alternate else 1
         else:
@@ -794,9 +796,6 @@ class GRURegressor(_RecurrentRegressor):
     """
 
     _cell = "gru"
-    # Four networks took the worst of ten seeds from 1.11 to 1.07 of RidgeCV's error
-    # (airline) and the mean from 0.937 to 0.934 (benchmarks/README.md).
-    _auto_networks_per_linear_part = 2
 
 
 @fill_doc(hidden_size="rnn_regressor_hidden_size")
@@ -853,9 +852,6 @@ class RNNRegressor(_RecurrentRegressor):
     """
 
     _cell = "rnn"
-    # Four networks beat two by 0.6% of RidgeCV's error on average, no series losing
-    # over ten seeds, which took the Elman cell past issue #12's 5% (benchmarks/README.md).
-    _auto_networks_per_linear_part = 2
     _parameter_constraints: dict = {
         **_RecurrentRegressor._parameter_constraints,
         "nonlinearity": NONLINEARITY,

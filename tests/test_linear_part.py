@@ -137,12 +137,16 @@ def test_auto_averages_levels_and_changes_for_a_direct_head_several_steps_ahead(
 def test_auto_one_step_ahead_averages_a_network_on_each_linear_part():
     small = dict(hidden_size=4, max_epochs=2, random_state=0)
     X, y = make_windows(trend(), 12)
-    pair = LSTMRegressor(**small).fit(X, y)
-    assert (pair.linear_skip_, pair.n_networks_, pair.target_features_) == ("alternate", 2, (0,))
+    quartet = LSTMRegressor(**small).fit(X, y)
+    assert (quartet.linear_skip_, quartet.n_networks_, quartet.target_features_) == (
+        "alternate",
+        4,
+        (0,),
+    )
     # The first network is the one-network fit on the levels regression.
     levels = LSTMRegressor(n_networks=1, **small).fit(X, y)
     assert (levels.linear_skip_, levels.n_networks_) == ("levels", 1)
-    first, second = pair.net_.module_.networks
+    first, second = quartet.net_.module_.networks[:2]
     for name, value in levels.net_.module_.state_dict().items():
         np.testing.assert_array_equal(first.state_dict()[name], value)
     # The second is on the average of the levels and changes regressions.
@@ -151,10 +155,9 @@ def test_auto_one_step_ahead_averages_a_network_on_each_linear_part():
     np.testing.assert_allclose(
         second.skip.weight.detach().sum(), both.net_.module_.skip.weight.detach().sum(), rtol=0.2
     )
-    # The Elman cell's and the GRU's "auto" fit two networks on each, alternating.
+    # Every cell's "auto" fits two networks on each, alternating.
     assert GRURegressor(**small).fit(X, y).n_networks_ == 4
-    quartet = RNNRegressor(**small).fit(X, y)
-    assert (quartet.linear_skip_, quartet.n_networks_) == ("alternate", 4)
+    assert RNNRegressor(**small).fit(X, y).n_networks_ == 4
     skips = [network.skip.weight.detach().numpy() for network in quartet.net_.module_.networks]
     # The same regression, refitted after each network's own correction:
     np.testing.assert_allclose(skips[2], skips[0], rtol=0.05, atol=1e-3)
