@@ -50,7 +50,7 @@ def epoch_memory(n_windows, window_size, batch_size):
     LSTMRegressor(hidden_size=16, max_epochs=1, n_networks=1, random_state=0).fit(X[:512], y[:512])
     before = peak_rss_mb()
     start = time.perf_counter()
-    # One network: the data path is measured (the default fits two one step ahead).
+    # One network: the data path is measured (the default fits four one step ahead).
     model = LSTMRegressor(
         hidden_size=16, max_epochs=1, batch_size=batch_size, n_networks=1, random_state=0
     )

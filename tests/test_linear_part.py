@@ -134,7 +134,7 @@ def test_auto_averages_levels_and_changes_for_a_direct_head_several_steps_ahead(
     assert LSTMRegressor(**small).fit(X, y).n_networks_ == 1
 
 
-def test_auto_one_step_ahead_averages_a_network_on_each_linear_part():
+def test_auto_one_step_ahead_averages_two_networks_on_each_linear_part():
     small = dict(hidden_size=4, max_epochs=2, random_state=0)
     X, y = make_windows(trend(), 12)
     quartet = LSTMRegressor(**small).fit(X, y)
@@ -383,7 +383,7 @@ def test_the_pair_is_a_levels_network_and_a_both_network_and_one_stays_one():
         np.testing.assert_array_equal(network.skip.weight.detach(), alone.net_.module_.skip.weight.detach())
 
 
-def test_a_fitted_pair_predicts_and_loads_after_set_params(tmp_path):
+def test_a_fitted_ensemble_predicts_and_loads_after_set_params(tmp_path):
     X, y = make_windows(trend(), 12)
     reg = LSTMRegressor(hidden_size=4, max_epochs=2, random_state=0).fit(X, y)
     expected = reg.predict(X)
