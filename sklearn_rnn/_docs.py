@@ -132,14 +132,13 @@ n_networks : int or "auto", default="auto"
     beat one on each by another 0.2-0.6% over ten seeds and narrowed the
     worst seeds (the LSTM's from 9% to 7% worse than RidgeCV, the GRU's
     from 11% to 7%), at about twice the fit time, some series losing a
-    little (the GRU's co2 0.5%). One otherwise
-    (``partial_fit`` included). Each is fitted
-    as a one-network model would be, with its own seed (the first with
-    ``random_state``'s, the others derived from it): its own initial weights,
-    batch order, early stopping, linear part and interval calibration (with
-    ``linear_skip=False`` and a point loss, each is the forecasting network
-    without its linear part). Where ``linear_skip_`` is ``"alternate"`` (one step ahead, see
-    above), the second, fourth, ... networks are fitted on the ``"both"``
+    little (the GRU's co2 0.5%). One otherwise (``partial_fit`` included).
+    Each is fitted as a one-network model would be, with its own seed (the
+    first with ``random_state``'s, the others derived from it): its own
+    initial weights, batch order, early stopping, linear part and interval
+    calibration (with ``linear_skip=False`` and a point loss, each is the
+    forecasting network without its linear part). Where ``linear_skip_`` is
+    ``"alternate"`` (one step ahead, see above), the second, fourth, ... networks are fitted on the ``"both"``
     linear part, the others on ``"levels"``. The forecast is their mean;
     quantiles are averaged level by level, Gaussians combined into the
     Gaussian with their mixture's mean and variance. Averaging narrows how

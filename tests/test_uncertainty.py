@@ -79,12 +79,11 @@ def test_intervals_cover_about_what_they_claim(Regressor):
     # levels), each fitted on 400 windows and scored on the next 600. One series is not
     # enough: its 80 validation windows calibrate the intervals, and from one series to
     # the next the 80% interval's coverage moved by 3-10 points (0.73-0.83 for these
-    # regressors on series 0, 1 and 2, measured when they fitted two networks). It
-    # also falls 2-3 points short on average,
-    # since the validation windows that calibrate are the ones early stopping chose
-    # the epoch on. So the coverage is pooled over three series. Two networks, one on
-    # each linear part, are calibrated as the default four are (their combination), at
-    # half the time.
+    # regressors on series 0, 1 and 2, measured when they fitted two networks). It also
+    # falls 2-3 points short on average, since the validation windows that calibrate
+    # are the ones early stopping chose the epoch on. So the coverage is pooled over
+    # three series. Two networks, one on each linear part, are calibrated as the
+    # default four are (their combination), at half the time.
     train, test = slice(0, 400), slice(400, None)
     covered = {0.8: [], 0.9: []}
     levels = (0.05, 0.1, 0.9, 0.95)
