@@ -491,6 +491,43 @@ def averaged(models, seed, n):
     return {f"{name}, mean of {n} fits": _SeedAverage(model, seed, n) for name, model in models.items()}
 
 
+class _BestOfRestarts:
+    """The one of ``n`` fits of ``model`` with the lowest validation loss
+    (``--restarts``, scikit-learn's ``n_init`` habit), with the random states of
+    ``_SeedAverage``. Each fit must be one network with early stopping; its
+    validation loss is that of the weights early stopping kept (the untrained
+    network's among the candidates), as the schedule recorded it."""
+
+    def __init__(self, model, seed, n):
+        self.models = _SeedAverage(model, seed, n).models
+
+    def fit(self, *args):
+        losses = []
+        for model in self.models:
+            model.fit(*args)
+            step = _recurrent_step(model)
+            if step is None or step.validation_loss_curve_ is None or step.n_networks_ != 1:
+                raise ValueError("--restarts compares one-network fits with early stopping")
+            losses.append(dict(step.net_.callbacks_)["plateau_schedule"].best_loss_)
+        self.best_ = self.models[int(np.argmin(losses))]
+        self.n_iter_ = _recurrent_step(self.best_).n_iter_
+        return self
+
+    def predict(self, X):
+        return self.best_.predict(X)
+
+
+def repeated(models, seed, average=1, restarts=1):
+    """``models`` ({name: model}), each replaced by the mean of ``average`` fits or
+    by the best of ``restarts`` fits when either is above 1."""
+    if restarts > 1:
+        return {
+            f"{name}, best of {restarts} fits": _BestOfRestarts(model, seed, restarts)
+            for name, model in models.items()
+        }
+    return averaged(models, seed, average)
+
+
 class _Fixed:
     """A forecaster whose forecast is given: the naive and seasonal naive baselines."""
 
@@ -509,7 +546,7 @@ class _Fixed:
 # --------------------------------------------------------------------------------------
 
 
-def run_one_step(case, series, seeds, keep_model, overrides, average=1):
+def run_one_step(case, series, seeds, keep_model, overrides, average=1, restarts=1):
     """One-step-ahead forecasts of the held-out values; a record per fit."""
     rows, targets = series[:-1].reshape(-1, 1), series[1:]
     n_train = len(rows) - case.n_test
@@ -549,12 +586,12 @@ def run_one_step(case, series, seeds, keep_model, overrides, average=1):
     ]
     for seed in seeds:
         models = {k: m for k, m in one_step_models(case.window, seed, overrides).items() if keep_model(k)}
-        for name, model in averaged(models, seed, average).items():
+        for name, model in repeated(models, seed, average, restarts).items():
             records.append(evaluate(TASK_ONE_STEP, case.name, name, "model", seed, model, fit, score))
     return records
 
 
-def run_h_step(case, series, seeds, keep_model, overrides, average=1):
+def run_h_step(case, series, seeds, keep_model, overrides, average=1, restarts=1):
     """Forecasts of the whole held-out tail from the end of the training part."""
     from sklearn_rnn import make_windows
 
@@ -590,12 +627,12 @@ def run_h_step(case, series, seeds, keep_model, overrides, average=1):
     ]
     for seed in seeds:
         models = {k: m for k, m in h_step_models(seed, overrides).items() if keep_model(k)}
-        for name, model in averaged(models, seed, average).items():
+        for name, model in repeated(models, seed, average, restarts).items():
             records.append(evaluate(TASK_H_STEP, case.name, name, "model", seed, model, fit, score))
     return records
 
 
-def run_rolling(case, series, seeds, keep_model, overrides, average=1):
+def run_rolling(case, series, seeds, keep_model, overrides, average=1, restarts=1):
     """h/2-step forecasts from every origin whose horizon lies in the held-out tail."""
     from sklearn_rnn import make_windows
 
@@ -627,12 +664,12 @@ def run_rolling(case, series, seeds, keep_model, overrides, average=1):
     ]
     for seed in seeds:
         models = {k: m for k, m in h_step_models(seed, overrides).items() if keep_model(k)}
-        for name, model in averaged(models, seed, average).items():
+        for name, model in repeated(models, seed, average, restarts).items():
             records.append(evaluate(TASK_ROLLING, case.name, name, "model", seed, model, fit, score))
     return records
 
 
-def run_forecast_case(case, seeds, keep_model, overrides, average=1, rolling=False):
+def run_forecast_case(case, seeds, keep_model, overrides, average=1, rolling=False, restarts=1):
     """The forecasting tasks on one series; returns (case info, records)."""
     series = SERIES_LOADERS[case.name]()
     info = {
@@ -643,10 +680,10 @@ def run_forecast_case(case, seeds, keep_model, overrides, average=1, rolling=Fal
         "window": case.window,
         "season": case.season,
     }
-    records = run_one_step(case, series, seeds, keep_model, overrides, average)
-    records += run_h_step(case, series, seeds, keep_model, overrides, average)
+    records = run_one_step(case, series, seeds, keep_model, overrides, average, restarts)
+    records += run_h_step(case, series, seeds, keep_model, overrides, average, restarts)
     if rolling:
-        records += run_rolling(case, series, seeds, keep_model, overrides, average)
+        records += run_rolling(case, series, seeds, keep_model, overrides, average, restarts)
     return info, records
 
 
@@ -1025,6 +1062,14 @@ def parse_args(argv=None):
         "to measure a lever: --set scale_inputs=window --set scale_targets=window",
     )
     parser.add_argument(
+        "--restarts",
+        type=int,
+        default=1,
+        metavar="N",
+        help="forecasting: score, of N fits per seed (random states as --average), the "
+        "one with the lowest validation loss; one-network models only",
+    )
+    parser.add_argument(
         "--average",
         type=int,
         default=1,
@@ -1087,8 +1132,13 @@ def run(args):
 
     torch.set_num_threads(args.threads)
     seeds = _seeds(args)
-    if args.average < 1 or (args.average > 1 and any(k != "forecast" for k, _ in selected_cases(args))):
-        raise SystemExit("--average N takes N >= 1 and forecasting cases only (--only forecast)")
+    for option, n in (("--average", args.average), ("--restarts", args.restarts)):
+        if n < 1 or (n > 1 and any(k != "forecast" for k, _ in selected_cases(args))):
+            raise SystemExit(
+                f"{option} N takes N >= 1 and forecasting cases only (--only forecast)"
+            )
+    if args.average > 1 and args.restarts > 1:
+        raise SystemExit("--average and --restarts are two ways to use several fits: choose one")
     max_epochs = args.max_epochs or (FAST_MAX_EPOCHS if args.fast else None)
     overrides = {} if max_epochs is None else {"max_epochs": max_epochs}
     overrides.update(_settings(args.set))
@@ -1116,7 +1166,7 @@ def run(args):
         for kind, case in selected_cases(args):
             if kind == "forecast":
                 info, case_records = run_forecast_case(
-                    case, seeds, keep_model, overrides, args.average, args.rolling
+                    case, seeds, keep_model, overrides, args.average, args.rolling, args.restarts
                 )
             else:
                 info, case_records = run_classification_case(case, seeds, keep_model, overrides)

@@ -153,6 +153,29 @@ def test_quality_benchmark_averages_fits_with_consecutive_seeds():
     assert not np.allclose(alone[0], alone[1])
 
 
+def test_quality_benchmark_restarts_keep_the_fit_with_the_lowest_validation_loss():
+    spec = importlib.util.spec_from_file_location("quality", ROOT / "benchmarks" / "quality.py")
+    quality = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(quality)
+    from sklearn_rnn import GRURegressor
+
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(80, 4, 1)), rng.normal(size=80)
+    model = GRURegressor(hidden_size=3, max_epochs=3, early_stopping=True, random_state=0)
+    best = quality.repeated({"GRU": model}, seed=1, restarts=3)["GRU, best of 3 fits"]
+    best.fit(X, y)
+    assert [m.random_state for m in best.models] == [3, 4, 5]
+    losses = [dict(m.net_.callbacks_)["plateau_schedule"].best_loss_ for m in best.models]
+    assert len(set(losses)) == 3
+    np.testing.assert_array_equal(
+        best.predict(X), best.models[int(np.argmin(losses))].predict(X)
+    )
+    with pytest.raises(ValueError, match="one-network fits with early stopping"):
+        quality.repeated({"GRU": model.set_params(early_stopping=False)}, 0, restarts=2)[
+            "GRU, best of 2 fits"
+        ].fit(X, y)
+
+
 def test_quality_benchmark_rolling_origins_hold_out_whole_horizons():
     spec = importlib.util.spec_from_file_location("quality", ROOT / "benchmarks" / "quality.py")
     quality = importlib.util.module_from_spec(spec)
