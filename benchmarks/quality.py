@@ -421,7 +421,9 @@ def measure(model, fit, score, seed):
             result["value"] = float(score(model))
         except Exception as exc:  # noqa: BLE001 - recorded and reported, never hidden
             result["error"] = f"{type(exc).__name__}: {exc}"
-    step = _recurrent_step(model) if result["error"] is None else None
+    # The fit a best-of-restarts model kept.
+    kept = getattr(model, "best_", model)
+    step = _recurrent_step(kept) if result["error"] is None else None
     result["epochs"] = int(step.n_iter_) if step is not None else None
     result["converged"] = (
         not any(issubclass(w.category, ConvergenceWarning) for w in caught)
@@ -491,12 +493,24 @@ def averaged(models, seed, n):
     return {f"{name}, mean of {n} fits": _SeedAverage(model, seed, n) for name, model in models.items()}
 
 
+def restored_validation_loss(model):
+    """The validation loss of the weights early stopping kept in ``model`` (the
+    untrained network's among the candidates), as the schedule recorded it: before
+    the linear part's refit on every sample, so not exactly the final model's."""
+    step = _recurrent_step(model)
+    if step is None or step.validation_loss_curve_ is None or step.n_networks_ != 1:
+        raise ValueError(
+            "--restarts compares one-network fits with early stopping: one step ahead "
+            "the regressors fit four networks, so select --models 'direct head' (or "
+            "--set n_networks=1)"
+        )
+    return dict(step.net_.callbacks_)["plateau_schedule"].best_loss_
+
+
 class _BestOfRestarts:
-    """The one of ``n`` fits of ``model`` with the lowest validation loss
-    (``--restarts``, scikit-learn's ``n_init`` habit), with the random states of
-    ``_SeedAverage``. Each fit must be one network with early stopping; its
-    validation loss is that of the weights early stopping kept (the untrained
-    network's among the candidates), as the schedule recorded it."""
+    """The one of ``n`` fits of ``model`` with the lowest
+    ``restored_validation_loss`` (``--restarts``, scikit-learn's ``n_init``
+    habit), with the random states of ``_SeedAverage``."""
 
     def __init__(self, model, seed, n):
         self.models = _SeedAverage(model, seed, n).models
@@ -505,12 +519,8 @@ class _BestOfRestarts:
         losses = []
         for model in self.models:
             model.fit(*args)
-            step = _recurrent_step(model)
-            if step is None or step.validation_loss_curve_ is None or step.n_networks_ != 1:
-                raise ValueError("--restarts compares one-network fits with early stopping")
-            losses.append(dict(step.net_.callbacks_)["plateau_schedule"].best_loss_)
+            losses.append(restored_validation_loss(model))
         self.best_ = self.models[int(np.argmin(losses))]
-        self.n_iter_ = _recurrent_step(self.best_).n_iter_
         return self
 
     def predict(self, X):
@@ -1067,7 +1077,8 @@ def parse_args(argv=None):
         default=1,
         metavar="N",
         help="forecasting: score, of N fits per seed (random states as --average), the "
-        "one with the lowest validation loss; one-network models only",
+        "one with the lowest validation loss; one-network models only (the direct "
+        "heads and decoders, or --set n_networks=1)",
     )
     parser.add_argument(
         "--average",

@@ -153,7 +153,7 @@ def test_quality_benchmark_averages_fits_with_consecutive_seeds():
     assert not np.allclose(alone[0], alone[1])
 
 
-def test_quality_benchmark_restarts_keep_the_fit_with_the_lowest_validation_loss():
+def test_quality_benchmark_restarts_keep_the_fit_with_the_lowest_validation_loss(monkeypatch):
     spec = importlib.util.spec_from_file_location("quality", ROOT / "benchmarks" / "quality.py")
     quality = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(quality)
@@ -162,18 +162,22 @@ def test_quality_benchmark_restarts_keep_the_fit_with_the_lowest_validation_loss
     rng = np.random.RandomState(0)
     X, y = rng.normal(size=(80, 4, 1)), rng.normal(size=80)
     model = GRURegressor(hidden_size=3, max_epochs=3, early_stopping=True, random_state=0)
+    fitted = model.fit(X, y)
+    # The loss early stopping kept: an epoch's, or the untrained network's if lower.
+    kept = quality.restored_validation_loss(fitted)
+    assert kept <= min(fitted.validation_loss_curve_)
+    no_validation = GRURegressor(max_epochs=1, early_stopping=False).fit(X, y)
+    with pytest.raises(ValueError, match="one-network fits with early stopping"):
+        quality.restored_validation_loss(no_validation)
+
+    # The middle one of three fits has the lowest loss, and is the one kept.
+    losses = {3: 0.5, 4: 0.1, 5: 0.3}
+    monkeypatch.setattr(quality, "restored_validation_loss", lambda m: losses[m.random_state])
     best = quality.repeated({"GRU": model}, seed=1, restarts=3)["GRU, best of 3 fits"]
     best.fit(X, y)
     assert [m.random_state for m in best.models] == [3, 4, 5]
-    losses = [dict(m.net_.callbacks_)["plateau_schedule"].best_loss_ for m in best.models]
-    assert len(set(losses)) == 3
-    np.testing.assert_array_equal(
-        best.predict(X), best.models[int(np.argmin(losses))].predict(X)
-    )
-    with pytest.raises(ValueError, match="one-network fits with early stopping"):
-        quality.repeated({"GRU": model.set_params(early_stopping=False)}, 0, restarts=2)[
-            "GRU, best of 2 fits"
-        ].fit(X, y)
+    assert best.best_ is best.models[1]
+    np.testing.assert_array_equal(best.predict(X), best.models[1].predict(X))
 
 
 def test_quality_benchmark_rolling_origins_hold_out_whole_horizons():
@@ -192,3 +196,11 @@ def test_quality_benchmark_rolling_origins_hold_out_whole_horizons():
     assert by_model["naive"] == pytest.approx(np.mean(np.abs(naive - truth)))
     assert by_model["seasonal naive"] == pytest.approx(np.mean(np.abs(seasonal - truth)))
     assert set(by_model) == {"naive", "seasonal naive", "RidgeCV"}
+    # --restarts reaches the rolling origins' models too.
+    tiny = {"hidden_size": 2, "max_epochs": 2, "early_stopping": True}
+    records = quality.run_rolling(
+        case, series, [0], lambda name: name == "GRURegressor, direct head", tiny, restarts=2
+    )
+    restarted = [r for r in records if r["kind"] == "model"]
+    assert [r["model"] for r in restarted] == ["GRURegressor, direct head, best of 2 fits"]
+    assert restarted[0]["error"] is None and restarted[0]["epochs"] == 2
