@@ -138,8 +138,9 @@ n_networks : int or "auto", default="auto"
     initial weights, batch order, early stopping, linear part and interval
     calibration (with ``linear_skip=False`` and a point loss, each is the
     forecasting network without its linear part). Where ``linear_skip_`` is
-    ``"alternate"`` (one step ahead, see above), the second, fourth, ... networks are fitted on the ``"both"``
-    linear part, the others on ``"levels"``. The forecast is their mean;
+    ``"alternate"`` (one step ahead, see above), the second, fourth, ...
+    networks are fitted on the ``"both"`` linear part, the others on
+    ``"levels"``. The forecast is their mean;
     quantiles are averaged level by level, Gaussians combined into the
     Gaussian with their mixture's mean and variance. Averaging narrows how
     much forecasts change from one ``random_state`` to another

@@ -30,11 +30,16 @@ def run_script(path, *args):
     return result.stdout
 
 
-def load_example(name):
-    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
+def load_script(path):
+    """Import a script as a module, without running its ``__main__`` part."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def load_example(name):
+    return load_script(EXAMPLES / f"{name}.py")
 
 
 @pytest.mark.parametrize("script", sorted(p.name for p in EXAMPLES.glob("*.py")))
@@ -131,9 +136,7 @@ def test_forecast_intervals_example_gives_increasing_quantiles():
 
 
 def test_quality_benchmark_averages_fits_with_consecutive_seeds():
-    spec = importlib.util.spec_from_file_location("quality", ROOT / "benchmarks" / "quality.py")
-    quality = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(quality)
+    quality = load_script(ROOT / "benchmarks" / "quality.py")
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
@@ -154,9 +157,7 @@ def test_quality_benchmark_averages_fits_with_consecutive_seeds():
 
 
 def test_quality_benchmark_restarts_keep_the_fit_with_the_lowest_validation_loss(monkeypatch):
-    spec = importlib.util.spec_from_file_location("quality", ROOT / "benchmarks" / "quality.py")
-    quality = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(quality)
+    quality = load_script(ROOT / "benchmarks" / "quality.py")
     from sklearn_rnn import GRURegressor
 
     rng = np.random.RandomState(0)
@@ -181,9 +182,7 @@ def test_quality_benchmark_restarts_keep_the_fit_with_the_lowest_validation_loss
 
 
 def test_quality_benchmark_rolling_origins_hold_out_whole_horizons():
-    spec = importlib.util.spec_from_file_location("quality", ROOT / "benchmarks" / "quality.py")
-    quality = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(quality)
+    quality = load_script(ROOT / "benchmarks" / "quality.py")
     series = np.arange(60, dtype=float) ** 1.5
     case = quality.ForecastCase("toy", 12, 8, 4, "a toy series")
     records = quality.run_rolling(case, series, [0], lambda name: False, {})
