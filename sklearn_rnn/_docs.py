@@ -241,7 +241,13 @@ early_stopping : bool or "auto", default="auto"
     with ``linear_skip`` and at least 20 sequences, off otherwise.""",
     "validation_fraction": """\
 validation_fraction : float in (0, 1), default=0.2
-    Share of the training data held out when early stopping is on.""",
+    Share of the training data held out when early stopping is on. A
+    regressor holds out the last samples with no gap before them: with
+    targets ``h`` steps long from overlapping windows (``make_windows(...,
+    horizon=h)``), the last ``h - 1`` training windows share target values
+    with the first validation windows, so the validation loss is a little
+    optimistic. Dropping those training windows cost the short series of
+    ``benchmarks/quality.py`` more than it gained (``benchmarks/README.md``).""",
     "n_iter_no_change": """\
 n_iter_no_change : int, default=10
     Epochs without improvement that make a plateau.""",
