@@ -246,8 +246,9 @@ validation_fraction : float in (0, 1), default=0.2
     targets ``h`` steps long from overlapping windows (``make_windows(...,
     horizon=h)``), the last ``h - 1`` training windows share target values
     with the first validation windows, so the validation loss is a little
-    optimistic. Dropping those training windows cost the short series of
-    ``benchmarks/quality.py`` more than it gained (``benchmarks/README.md``).""",
+    optimistic. Dropping those training windows was measured and not
+    adopted: it helped some series of ``benchmarks/quality.py`` and cost
+    others more (``benchmarks/README.md``).""",
     "n_iter_no_change": """\
 n_iter_no_change : int, default=10
     Epochs without improvement that make a plateau.""",
