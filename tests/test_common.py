@@ -81,6 +81,15 @@ def distribution_regressors():
     ]
 
 
+def point_loss_regressors():
+    """The other point losses: the outputs are the default's, the criterion is not (its
+    robust gradients must still fit, refit and predict as every check expects)."""
+    return [
+        sklearn_rnn.RNNRegressor(loss="absolute_error"),
+        sklearn_rnn.RNNRegressor(loss="huber"),
+    ]
+
+
 def ensemble_regressors():
     """Several networks averaged, which change how the estimators fit and predict
     (fewer epochs than the default: each check fits every network)."""
@@ -88,7 +97,10 @@ def ensemble_regressors():
 
 
 @parametrize_with_checks(
-    [cls() for cls in public_estimators()] + distribution_regressors() + ensemble_regressors(),
+    [cls() for cls in public_estimators()]
+    + distribution_regressors()
+    + point_loss_regressors()
+    + ensemble_regressors(),
     expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS.get(type(est).__name__, {}),
 )
 def test_sklearn_compatible_estimator(estimator, check):
