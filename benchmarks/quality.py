@@ -32,7 +32,10 @@ sktime and statsmodels). The last ``n_test`` values of each series are held out.
   network; multi-output on the same ``make_windows`` windows for h steps), and,
   if ``statsforecast`` is importable, AutoETS and AutoARIMA as reference rows
   (fitted on the training part; one step ahead they are applied to the true
-  history with ``forward``). The tables give each model's MAE relative to
+  history with ``forward``). statsforecast 2.x requires pandas < 3: install it
+  in an environment of its own (``pip install statsforecast`` beside this
+  package's ``examples`` extra); ``--only forecast --models none`` then fits only
+  the baselines and these references. The tables give each model's MAE relative to
   RidgeCV (mean over seeds and worst seed) and on how many seeds it beats it.
 
 Classification, on the official train/test splits of UCR/UEA data sets shipped
